@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`.
+# Each bootstraps .venv first; the bootstrap is a no-op while .venv is newer
+# than the files that define it.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# CUDA builds where an NVIDIA GPU is visible, CPU wheels everywhere else.
+VARIANT := $(shell nvidia-smi -L 2>/dev/null | grep -q GPU && echo gpu || echo cpu)
+STAMP := $(VENV)/.installed-$(VARIANT)
+BACKEND ?= jax
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: run test venv lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/$(VARIANT).txt requirements/constraints-$(VARIANT).txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements/constraints-$(VARIANT).txt \
+		-r requirements/$(VARIANT).txt -e ".[test]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: $(STAMP)
+	KERAS_BACKEND=$(BACKEND) $(PY) -m zoo.bench attention --out reports/bench
+
+test: $(STAMP)
+	$(PY) tests/matrix.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,29 @@
+"""Backend-agnostic attention layers and the feature maps of linear attention.
+
+Example:
+>>> from zoo.layers import LinearAttention, MultiHeadAttention  # doctest: +SKIP
+"""
+
+from zoo.layers.feature_maps import (
+    CallableFeatureMap,
+    ElementwiseFeatureMap,
+    FavorFeatureMap,
+    FeatureMap,
+    TaylorFeatureMap,
+    get_feature_map,
+)
+from zoo.layers.linear_attention import LinearAttention
+from zoo.layers.multi_head_attention import MultiHeadAttention
+from zoo.layers.projected_attention import ProjectedAttention
+
+__all__ = [
+    "CallableFeatureMap",
+    "ElementwiseFeatureMap",
+    "FavorFeatureMap",
+    "FeatureMap",
+    "LinearAttention",
+    "MultiHeadAttention",
+    "ProjectedAttention",
+    "TaylorFeatureMap",
+    "get_feature_map",
+]

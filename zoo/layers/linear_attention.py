@@ -1,0 +1,285 @@
+"""Kernelized multi-head attention in time linear in the sequence length."""
+
+import keras
+from keras import ops
+
+from zoo.layers.feature_maps import get_feature_map
+from zoo.layers.projected_attention import ProjectedAttention, _check_positive_int
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LinearAttention(ProjectedAttention):
+    """Linear attention: Z = D^-1 Phi(Q) (Phi(K)^T V), D = diag(Phi(Q) Phi(K)^T 1).
+
+    Replacing exp(q . k) by a kernel phi(q) . phi(k) lets the products be
+    re-associated (sheet A1.3): Phi(K)^T V is an `(M, d_v)` matrix computed
+    once, so each head costs O(L M d_v) instead of O(L^2 d). Projections,
+    call signature and Keras masking are those of
+    `zoo.layers.MultiHeadAttention`, so swapping one for the other in a
+    model is one argument.
+
+    Forms:
+    - non-causal: one pass over the keys;
+    - causal (`use_causal_mask=True`): chunked prefix sums; inside a chunk of
+      `chunk_size` positions the (C x C) weights are explicit, across chunks
+      the running state S = sum phi(k) v^T, z = sum phi(k) carries the past.
+      No L x L matrix is built;
+    - recurrent: `get_initial_state` and `step` process new tokens given
+      (S, z), for incremental decoding with memory constant in the length.
+
+    Padding: masked keys have phi(k) set to 0 after the feature map (phi(0)
+    is not 0). A general `(B, T, S)` `attention_mask` cannot be applied in
+    linear time and is rejected. Feature maps, sums and states are float32
+    even under mixed precision; `epsilon` guards the denominator.
+
+    Args:
+        num_heads: int. Number of heads H.
+        key_dim: int. Head size; defaults to `d // num_heads`.
+        value_dim: int. Size of each value head. Defaults to `key_dim`.
+        feature_map: `"taylor"` (second-order Maclaurin, default), `"elu"`,
+            `"relu"`, `"favor"`, a `FeatureMap` or a callable.
+        feature_dim: int. Size of each query/key head fed to the feature map,
+            separate from the value size (Based uses 16 with `"taylor"`).
+            Defaults to `key_dim`.
+        chunk_size: int. Chunk length C of the causal form. Defaults to 64.
+        epsilon: float. Added to the denominator. Defaults to `1e-6`.
+        dropout: float. Dropout on the attention output (before W^(o)).
+        **kwargs: `use_bias`, `output_shape`, initializers, regularizers,
+            `seed` and base layer arguments, as in `MultiHeadAttention`.
+
+    Call arguments:
+        As `MultiHeadAttention`; `return_attention_scores=True` also returns
+        the implied `(B, H, T, S)` weights, built explicitly (O(L^2), for
+        inspection).
+
+    Returns:
+        `(B, T, output_shape)`, and the weights when requested.
+
+    Example:
+    >>> import numpy as np
+    >>> layer = LinearAttention(num_heads=2, feature_dim=4, chunk_size=2)
+    >>> x = np.random.default_rng(0).normal(size=(1, 5, 8)).astype("float32")
+    >>> y = layer(x, x, use_causal_mask=True)
+    >>> state = layer.get_initial_state(batch_size=1)
+    >>> y0, state = layer.step(x[:, :3], state)
+    >>> y1, state = layer.step(x[:, 3:], state)
+    >>> bool(np.allclose(np.concatenate([y0, y1], 1), y, atol=1e-5))
+    True
+
+    References:
+        Katharopoulos et al., "Transformers are RNNs", 2020.
+        Arora et al., "Simple linear attention language models balance the
+        recall-throughput tradeoff", 2024.
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        key_dim=None,
+        value_dim=None,
+        feature_map="taylor",
+        feature_dim=None,
+        chunk_size=64,
+        epsilon=1e-6,
+        **kwargs,
+    ):
+        super().__init__(num_heads, key_dim=key_dim, value_dim=value_dim, **kwargs)
+        _check_positive_int("feature_dim", feature_dim, allow_none=True)
+        _check_positive_int("chunk_size", chunk_size)
+        if not float(epsilon) > 0:
+            raise ValueError(f"epsilon: expected a positive float. Received: epsilon={epsilon!r}")
+        self.feature_dim = feature_dim
+        self.chunk_size = chunk_size
+        self.epsilon = float(epsilon)
+        self._feature_map_spec = feature_map if isinstance(feature_map, str) else None
+        self.feature_map = get_feature_map(feature_map, seed=self.seed)
+
+    def _qk_dim(self, key_dim):
+        return self.feature_dim or key_dim
+
+    def _build_attention(self, qk_dim, value_dim):
+        self.feature_map.build((None, qk_dim))
+        self._num_features = self.feature_map.output_dim(qk_dim)
+
+    # -- the three forms -------------------------------------------------------
+
+    def _features(self, q, k, v, key_padding_mask):
+        """float32 Phi(Q) (B,T,H,M), Phi(K) (B,S,H,M) with padding zeroed, V."""
+        phi_q = self.feature_map(ops.cast(q, "float32"))
+        phi_k = self.feature_map(ops.cast(k, "float32"))
+        if key_padding_mask is not None:
+            keep = ops.cast(key_padding_mask, "float32")[:, :, None, None]
+            phi_k = phi_k * keep
+        return phi_q, phi_k, ops.cast(v, "float32")
+
+    def _global(self, phi_q, phi_k, v):
+        kv = ops.einsum("bshm,bshd->bhmd", phi_k, v)  # (B, H, M, d_v)
+        key_sum = ops.sum(phi_k, axis=1)  # (B, H, M)
+        numerator = ops.einsum("bthm,bhmd->bthd", phi_q, kv)
+        denominator = ops.einsum("bthm,bhm->bth", phi_q, key_sum)
+        return numerator / (ops.expand_dims(denominator, -1) + self.epsilon)
+
+    def _causal(self, phi_q, phi_k, v, kv_state=None, key_sum=None):
+        """Chunked causal attention continuing from (kv_state, key_sum)."""
+        batch, length = ops.shape(phi_q)[0], ops.shape(phi_q)[1]
+        heads, features, value_dim = (
+            ops.shape(phi_q)[2],
+            ops.shape(phi_q)[3],
+            ops.shape(v)[3],
+        )
+        chunk = self.chunk_size
+        if isinstance(length, int):
+            chunk = max(1, min(chunk, length))
+        num_chunks = (length + chunk - 1) // chunk
+        pad = num_chunks * chunk - length
+
+        def chunked(x):  # (B, L, H, ·) -> (B, N, C, H, ·)
+            x = ops.pad(x, [[0, 0], [0, pad], [0, 0], [0, 0]])
+            return ops.reshape(x, (batch, num_chunks, chunk, heads, ops.shape(x)[-1]))
+
+        phi_q, phi_k, v = chunked(phi_q), chunked(phi_k), chunked(v)
+        if kv_state is None:
+            kv_state = ops.zeros((batch, heads, features, value_dim), "float32")
+            key_sum = ops.zeros((batch, heads, features), "float32")
+        kv_chunk = ops.einsum("bnchm,bnchd->bnhmd", phi_k, v)  # (B, N, H, M, d_v)
+        sum_chunk = ops.sum(phi_k, axis=2)  # (B, N, H, M)
+        # State before chunk n: the initial state plus chunks 0..n-1.
+        kv_before = ops.cumsum(
+            ops.concatenate([kv_state[:, None], kv_chunk[:, :-1]], axis=1), axis=1
+        )
+        sum_before = ops.cumsum(
+            ops.concatenate([key_sum[:, None], sum_chunk[:, :-1]], axis=1), axis=1
+        )
+        numerator = ops.einsum("bnchm,bnhmd->bnchd", phi_q, kv_before)
+        denominator = ops.einsum("bnchm,bnhm->bnch", phi_q, sum_before)
+        # Inside a chunk: explicit (C x C) kernel weights, lower triangle.
+        within = ops.einsum("bnchm,bnehm->bnhce", phi_q, phi_k)
+        within = within * ops.tril(ops.ones((chunk, chunk), "float32"))
+        numerator = numerator + ops.einsum("bnhce,bnehd->bnchd", within, v)
+        denominator = denominator + ops.transpose(ops.sum(within, -1), (0, 1, 3, 2))
+        out = numerator / (ops.expand_dims(denominator, -1) + self.epsilon)
+        out = ops.reshape(out, (batch, num_chunks * chunk, heads, value_dim))
+        new_state = (
+            kv_before[:, -1] + kv_chunk[:, -1],
+            sum_before[:, -1] + sum_chunk[:, -1],
+        )
+        return out[:, :length], new_state
+
+    def _weights(self, phi_q, phi_k, use_causal_mask):
+        """The implied (B, H, T, S) attention weights, built explicitly."""
+        scores = ops.einsum("bthm,bshm->bhts", phi_q, phi_k)
+        if use_causal_mask:
+            length = ops.shape(scores)[-1]
+            scores = scores * ops.tril(ops.ones((length, length), "float32"))
+        return scores / (ops.sum(scores, axis=-1, keepdims=True) + self.epsilon)
+
+    def _attend(
+        self,
+        q,
+        k,
+        v,
+        query_mask=None,
+        key_padding_mask=None,
+        attention_mask=None,
+        use_causal_mask=False,
+        return_attention_scores=False,
+        training=None,
+    ):
+        if attention_mask is not None:
+            raise ValueError(
+                "attention_mask: LinearAttention cannot apply a general (B, T, S) "
+                "mask in linear time. Pass key padding through Keras masking or "
+                "value_mask=(B, S), and causality through use_causal_mask=True. "
+                f"Received: attention_mask.shape={tuple(attention_mask.shape)}"
+            )
+        if use_causal_mask and q.shape[1] != k.shape[1]:
+            raise ValueError(
+                "use_causal_mask: LinearAttention's causal form needs queries and "
+                f"keys of the same length. Received: {q.shape[1]} queries, "
+                f"{k.shape[1]} keys"
+            )
+        out_dtype = v.dtype
+        phi_q, phi_k, v = self._features(q, k, v, key_padding_mask)
+        if use_causal_mask:
+            out, _ = self._causal(phi_q, phi_k, v)
+        else:
+            out = self._global(phi_q, phi_k, v)
+        out = self.dropout_layer(ops.cast(out, out_dtype), training=training)
+        weights = None
+        if return_attention_scores:
+            weights = ops.cast(self._weights(phi_q, phi_k, use_causal_mask), out_dtype)
+        return out, weights
+
+    # -- recurrent API ---------------------------------------------------------
+
+    def get_initial_state(self, batch_size):
+        """The empty recurrent state (S, z) for `batch_size` sequences.
+
+        Args:
+            batch_size: int.
+
+        Returns:
+            Tuple `(S, z)`: float32 zeros `(B, H, M, d_v)` and `(B, H, M)`.
+        """
+        if not self.built:
+            raise ValueError(
+                "get_initial_state: the layer is not built; call it once on "
+                "inputs (or call build()) first"
+            )
+        heads, features = self.num_heads, self._num_features
+        return (
+            ops.zeros((batch_size, heads, features, self._value_dim_resolved), "float32"),
+            ops.zeros((batch_size, heads, features), "float32"),
+        )
+
+    def step(self, query, state, value=None, key=None, value_mask=None):
+        """Causal attention of new tokens to themselves and to the state.
+
+        One token at a time (`T_new = 1`) is the recurrent form
+        S <- S + phi(k) v^T, z <- z + phi(k), y = phi(q) S / (phi(q) . z);
+        longer inputs (a prompt) are processed chunk-wise in one call.
+
+        Args:
+            query: `(B, T_new, d)` new tokens.
+            state: `(S, z)` from `get_initial_state` or a previous `step`.
+            value: `(B, T_new, d_v_in)`; defaults to `query`.
+            key: defaults to `value`.
+            value_mask: optional `(B, T_new)` padding mask of the new tokens.
+
+        Returns:
+            Tuple `(output, new_state)`: `(B, T_new, output_shape)` and the
+            updated `(S, z)`.
+        """
+        value = query if value is None else value
+        if not self.built:
+            self.build(query.shape, value.shape, None if key is None else key.shape)
+        self._check_rank3("query", query.shape)
+        if len(state) != 2:
+            raise ValueError(
+                "state: expected the pair (S, z) from get_initial_state. "
+                f"Received {len(state)} items"
+            )
+        query = ops.cast(query, self.compute_dtype)
+        value = query if value is query else ops.cast(value, self.compute_dtype)
+        if key is not None:
+            key = ops.cast(key, self.compute_dtype)
+        q, k, v = self._project(query, value, key)
+        phi_q, phi_k, v = self._features(q, k, v, value_mask)
+        out, new_state = self._causal(phi_q, phi_k, v, *state)
+        return self._output(ops.cast(out, self.compute_dtype)), new_state
+
+    def get_config(self):
+        config = super().get_config()
+        feature_map = self._feature_map_spec or keras.saving.serialize_keras_object(
+            self.feature_map
+        )
+        config.update(
+            {
+                "feature_map": feature_map,
+                "feature_dim": self.feature_dim,
+                "chunk_size": self.chunk_size,
+                "epsilon": self.epsilon,
+            }
+        )
+        return config
+
