@@ -87,7 +87,9 @@ class LinearAttention(ProjectedAttention):
         _check_positive_int("feature_dim", feature_dim, allow_none=True)
         _check_positive_int("chunk_size", chunk_size)
         if not float(epsilon) > 0:
-            raise ValueError(f"epsilon: expected a positive float. Received: epsilon={epsilon!r}")
+            raise ValueError(
+                f"epsilon: expected a positive float. Received: epsilon={epsilon!r}"
+            )
         self.feature_dim = feature_dim
         self.chunk_size = chunk_size
         self.epsilon = float(epsilon)
@@ -228,7 +230,9 @@ class LinearAttention(ProjectedAttention):
             )
         heads, features = self.num_heads, self._num_features
         return (
-            ops.zeros((batch_size, heads, features, self._value_dim_resolved), "float32"),
+            ops.zeros(
+                (batch_size, heads, features, self._value_dim_resolved), "float32"
+            ),
             ops.zeros((batch_size, heads, features), "float32"),
         )
 
@@ -282,4 +286,3 @@ class LinearAttention(ProjectedAttention):
             }
         )
         return config
-

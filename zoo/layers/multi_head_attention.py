@@ -108,7 +108,9 @@ class MultiHeadAttention(ProjectedAttention):
                 use_causal_mask=use_causal_mask,
             )
         dropout_active = self.dropout > 0.0 and bool(training)
-        if not return_attention_scores and not dropout_active:
+        # jax.nn.dot_product_attention needs value heads as wide as key heads.
+        kernel_fits = self._qk_dim_resolved == self._value_dim_resolved
+        if kernel_fits and not return_attention_scores and not dropout_active:
             return self._fused(q, k, v, mask, only_causal, scale), None
         if only_causal:
             mask = mask_utils.causal_mask(q_len, k_len)

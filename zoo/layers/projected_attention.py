@@ -231,7 +231,8 @@ class ProjectedAttention(keras.layers.Layer):
             return
         shape = tuple(mask.shape)
         ok = len(shape) == len(expected) and all(
-            e is None or s is None or s == e for s, e in zip(shape, expected)
+            e is None or s is None or s == e
+            for s, e in zip(shape, expected, strict=True)
         )
         if not ok:
             raise ValueError(
@@ -267,11 +268,6 @@ class ProjectedAttention(keras.layers.Layer):
         self._check_mask("value_mask", value_mask, (batch, k_len))
         self._check_mask("key_mask", key_mask, (batch, k_len))
         self._check_mask("attention_mask", attention_mask, (batch, q_len, k_len))
-        if use_causal_mask and None not in (q_len, k_len) and q_len > k_len:
-            raise ValueError(
-                "use_causal_mask: needs at least as many keys as queries. "
-                f"Received: query length {q_len}, key length {k_len}"
-            )
         key_padding_mask = mask_utils.combine_key_masks(value_mask, key_mask)
         q, k, v = self._project(query, value, key)
         heads_out, scores = self._attend(
@@ -339,15 +335,11 @@ class ProjectedAttention(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": keras.regularizers.serialize(
                     self.kernel_regularizer
                 ),
-                "bias_regularizer": keras.regularizers.serialize(
-                    self.bias_regularizer
-                ),
+                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
                 "seed": self.seed,
             }
         )

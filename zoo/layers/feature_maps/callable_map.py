@@ -35,8 +35,8 @@ class CallableFeatureMap(FeatureMap):
         self.function = function
 
     def output_dim(self, input_dim):
-        spec = keras.KerasTensor((1, input_dim), dtype=self.compute_dtype)
-        return keras.backend.compute_output_spec(self.function, spec).shape[-1]
+        probe = keras.ops.zeros((1, input_dim), dtype=self.compute_dtype)
+        return int(self.function(probe).shape[-1])
 
     def call(self, x):
         return self.function(x)

@@ -24,8 +24,10 @@ def orthogonal_gaussian(num_features, dim, rng):
     """
     blocks = []
     for _ in range(math.ceil(num_features / dim)):
-        q, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
-        blocks.append(q.T)
+        q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
+        # Without this sign fix Householder QR's directions are not uniform
+        # on the sphere, and the kernel estimate is biased (by ~20% here).
+        blocks.append((q * np.sign(np.diag(r))).T)
     directions = np.concatenate(blocks, axis=0)[:num_features]
     norms = np.linalg.norm(rng.standard_normal((num_features, dim)), axis=1)
     return (directions * norms[:, None]).astype("float32")
@@ -60,13 +62,19 @@ class FavorFeatureMap(FeatureMap):
 
     def __init__(self, num_features=64, scale=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
+        if (
+            isinstance(num_features, bool)
+            or not isinstance(num_features, int)
+            or num_features <= 0
+        ):
             raise ValueError(
                 "num_features: expected a positive int. "
                 f"Received: num_features={num_features!r}"
             )
         if scale is not None and not float(scale) > 0:
-            raise ValueError(f"scale: expected a positive float or None. Received: scale={scale!r}")
+            raise ValueError(
+                f"scale: expected a positive float or None. Received: scale={scale!r}"
+            )
         self.num_features = num_features
         self.scale = None if scale is None else float(scale)
         self.seed = seed

@@ -44,7 +44,9 @@ class TaylorFeatureMap(FeatureMap):
     def __init__(self, scale=None, symmetric=False, **kwargs):
         super().__init__(**kwargs)
         if scale is not None and not float(scale) > 0:
-            raise ValueError(f"scale: expected a positive float or None. Received: scale={scale!r}")
+            raise ValueError(
+                f"scale: expected a positive float or None. Received: scale={scale!r}"
+            )
         self.scale = None if scale is None else float(scale)
         self.symmetric = bool(symmetric)
 

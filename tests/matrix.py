@@ -1,0 +1,89 @@
+"""The cross-backend test matrix: `make test` runs this.
+
+Lints the project with ruff, then runs the whole pytest suite once per Keras
+backend, each in its own process, and prints one summary line per backend.
+Exits non-zero if the lint or any backend fails.
+
+Usage: python tests/matrix.py [--backends jax,torch,tensorflow] [pytest args]
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+BACKENDS = ("jax", "torch", "tensorflow")
+SUMMARY = re.compile(r"=+ (.*\d+ (?:passed|failed|error|skipped).*) in ([\d.]+)s")
+
+
+def count(summary, word):
+    match = re.search(rf"(\d+) {word}", summary)
+    return int(match.group(1)) if match else 0
+
+
+def run_pytest(backend, extra_args):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args]
+    print(f"\n===== KERAS_BACKEND={backend}: {' '.join(cmd[1:])}", flush=True)
+    start = time.monotonic()
+    process = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    summary = ""
+    for line in process.stdout:
+        sys.stdout.write(line)
+        found = SUMMARY.search(line)
+        if found:
+            summary = found.group(1)
+    process.wait()
+    return process.returncode, summary, time.monotonic() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--no-lint", action="store_true", help="skip ruff")
+    args, extra = parser.parse_known_args()
+    backends = [b for b in args.backends.split(",") if b]
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown:
+        print(f"--backends: unknown {unknown}; choose from {list(BACKENDS)}")
+        return 2
+
+    failed = False
+    lint = "skipped"
+    if not args.no_lint:
+        checks = [["ruff", "check", "."], ["ruff", "format", "--check", "."]]
+        codes = [subprocess.call([sys.executable, "-m", *c]) for c in checks]
+        lint = "ok" if not any(codes) else "FAILED"
+        failed |= any(codes)
+
+    rows, totals = [], {"passed": 0, "failed": 0, "skipped": 0}
+    wall = time.monotonic()
+    for backend in backends:
+        code, summary, seconds = run_pytest(backend, extra)
+        # pytest exit 5 = no tests collected: a matrix that ran nothing fails.
+        ok = code == 0
+        failed |= not ok
+        for word in totals:
+            totals[word] += count(summary, word)
+        totals["failed"] += count(summary, "error")
+        status = "ok" if ok else f"FAILED (exit {code})"
+        rows.append(
+            f"{backend:<11} {status:<16} {summary or 'no summary'} ({seconds:.0f}s)"
+        )
+
+    print("\n===== test matrix")
+    print(f"{'ruff':<11} {lint}")
+    for row in rows:
+        print(row)
+    print(f"wall time {time.monotonic() - wall:.0f}s")
+    line = f"{totals['passed']} passed, {totals['failed']} failed"
+    print(f"matrix: {line}, {totals['skipped']} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

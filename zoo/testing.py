@@ -1,0 +1,155 @@
+"""Test helpers shared by the zoo's test suite (in the spirit of keras-hub).
+
+`run_layer_test` checks the contract every zoo layer keeps: config round
+trip, weight counts, symbolic and eager calls, `.keras` save/load with
+`safe_mode=True`, one `fit` step, and a mixed-precision call. `input_gradient`
+differentiates through a layer on whichever backend is active.
+"""
+
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def _symbolic_inputs(input_data):
+    """One `keras.Input` per distinct array (the same array -> the same Input)."""
+    by_id, symbolic = {}, {}
+    for name, array in input_data.items():
+        if id(array) not in by_id:
+            by_id[id(array)] = keras.Input(
+                shape=array.shape[1:], dtype=str(array.dtype), name=name
+            )
+        symbolic[name] = by_id[id(array)]
+    model_inputs = {tensor.name: tensor for tensor in by_id.values()}
+    feed = {
+        tensor.name: input_data[name]
+        for name, tensor in symbolic.items()
+        if tensor.name == name
+    }
+    return symbolic, model_inputs, feed
+
+
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    input_data,
+    expected_output_shape,
+    expected_num_trainable_weights,
+    expected_num_non_trainable_weights=0,
+    call_kwargs=None,
+    tmp_path=None,
+    run_training_check=True,
+    run_mixed_precision_check=True,
+):
+    """Runs the standard checks of a zoo layer.
+
+    Args:
+        layer_cls: the layer class.
+        init_kwargs: dict. Constructor arguments.
+        input_data: dict of name -> numpy array: the tensor call arguments.
+            Passing the same array under two names (self-attention) feeds one
+            `keras.Input` to both.
+        expected_output_shape: tuple. Output shape for `input_data`.
+        expected_num_trainable_weights: int.
+        expected_num_non_trainable_weights: int. Defaults to 0.
+        call_kwargs: dict. Non-tensor call arguments (`use_causal_mask`...).
+        tmp_path: path-like. Folder for the `.keras` file; required for the
+            save/load check.
+        run_training_check: bool. Fit one step and check the weights move.
+        run_mixed_precision_check: bool. Call under `mixed_bfloat16`.
+
+    Returns:
+        The eagerly built layer.
+
+    Example:
+    >>> run_layer_test(  # doctest: +SKIP
+    ...     MultiHeadAttention, {"num_heads": 2}, {"query": x, "value": x},
+    ...     expected_output_shape=x.shape, expected_num_trainable_weights=8)
+    """
+    call_kwargs = call_kwargs or {}
+
+    # Config round trip.
+    layer = layer_cls(**init_kwargs)
+    config = layer.get_config()
+    restored = layer_cls.from_config(config)
+    assert restored.get_config() == config, "get_config/from_config round trip"
+
+    # Eager call and weight counts.
+    output = layer(**input_data, **call_kwargs)
+    assert tuple(output.shape) == tuple(expected_output_shape), (
+        f"eager output shape {tuple(output.shape)} != {expected_output_shape}"
+    )
+    assert len(layer.trainable_weights) == expected_num_trainable_weights
+    assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights
+    assert np.all(np.isfinite(ops.convert_to_numpy(output)))
+
+    # Symbolic call inside a functional model.
+    symbolic, model_inputs, feed = _symbolic_inputs(input_data)
+    sym_layer = layer_cls(**init_kwargs)
+    sym_output = sym_layer(**symbolic, **call_kwargs)
+    assert tuple(sym_output.shape) == (None, *expected_output_shape[1:])
+    model = keras.Model(model_inputs, sym_output)
+    expected = ops.convert_to_numpy(model(feed))
+
+    # .keras save and safe load.
+    if tmp_path is not None:
+        path = os.path.join(str(tmp_path), f"{layer_cls.__name__}.keras")
+        model.save(path)
+        loaded = keras.saving.load_model(path, safe_mode=True)
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(loaded(feed)), expected, rtol=1e-5, atol=1e-6
+        )
+
+    # One fit step moves the trainable weights.
+    if run_training_check:
+        before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        target = np.ones_like(expected)
+        history = model.fit(feed, target, batch_size=len(target), epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        after = [ops.convert_to_numpy(w) for w in model.trainable_weights]
+        assert any(not np.allclose(b, a) for b, a in zip(before, after, strict=True))
+
+    # Mixed precision: bfloat16 compute, float32 variables.
+    if run_mixed_precision_check:
+        mixed = layer_cls(**init_kwargs, dtype="mixed_bfloat16")
+        mixed_output = mixed(**input_data, **call_kwargs)
+        assert keras.backend.standardize_dtype(mixed_output.dtype) == "bfloat16"
+        assert all(w.dtype == "float32" for w in mixed.weights)
+        values = ops.convert_to_numpy(ops.cast(mixed_output, "float32"))
+        assert np.all(np.isfinite(values))
+    return layer
+
+
+def input_gradient(fn, x):
+    """d sum(fn(x)) / dx on the active backend.
+
+    Args:
+        fn: callable mapping a tensor to a tensor (`keras.ops` inside).
+        x: numpy array.
+
+    Returns:
+        numpy array of the shape of `x`.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda t: fn(t).sum())(x))
+    if backend == "torch":
+        import torch
+
+        t = torch.tensor(x, requires_grad=True)
+        fn(t).sum().backward()
+        return t.grad.detach().cpu().numpy()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        t = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            total = tf.reduce_sum(fn(t))
+        return tape.gradient(total, t).numpy()
+    raise ValueError(f"input_gradient: unsupported backend {backend!r}")
