@@ -15,7 +15,10 @@ import sys
 import time
 
 BACKENDS = ("jax", "torch", "tensorflow")
-SUMMARY = re.compile(r"=+ (.*\d+ (?:passed|failed|error|skipped).*) in ([\d.]+)s")
+# pytest's last line, e.g. "88 passed, 2 skipped in 48.40s" (with -q: no "===").
+SUMMARY = re.compile(
+    r"^=*\s*(\d+ (?:passed|failed|errors?|skipped|deselected)\b.*?) in [\d.]+s"
+)
 
 
 def count(summary, word):

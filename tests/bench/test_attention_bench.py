@@ -1,0 +1,80 @@
+"""`python -m zoo.bench attention`: output contract and bad input (no timings)."""
+
+import json
+
+import pytest
+
+from zoo.bench.__main__ import main
+from zoo.bench.attention import _crossover, mha_flops
+
+TINY = [
+    "--quick",
+    "--batch",
+    "1",
+    "--length",
+    "16",
+    "--repeats",
+    "1",
+    "--lengths",
+    "8,16",
+]
+
+
+def test_writes_json_and_plot(tmp_path, capsys):
+    out = tmp_path / "bench" / "attention.json"
+    assert main(["attention", *TINY, "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert (tmp_path / "bench" / "attention.png").stat().st_size > 0
+    implementations = {row["implementation"] for row in result["speed"]["rows"]}
+    assert {
+        "zoo.layers.MultiHeadAttention",
+        "keras.layers.MultiHeadAttention",
+    } <= implementations
+    assert len(implementations) == 3  # plus the backend's native attention
+    anchors = [
+        row
+        for row in result["speed"]["rows"]
+        if row["implementation"] == "keras.layers.MultiHeadAttention"
+    ]
+    assert [row["speedup_vs_keras"] for row in anchors] == [1.0, 1.0]
+    for form in ("causal", "non_causal"):
+        lengths = [row["length"] for row in result["scaling"][form]["rows"]]
+        assert lengths == [8, 16]
+    assert "(a) self-attention" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["attention", "--out", "x.txt"], "--out must name a .json file"),
+        (["attention", "--quick", "--dim", "30", "--heads", "4"], "not divisible"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["nope"], ["attention", "--lengths", "a,b"], ["attention", "--repeats", "0"]],
+)
+def test_argparse_rejects_malformed_values(argv):
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+
+
+def test_unwritable_out_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["attention", *TINY, "--out", str(blocker / "x.json")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_flop_count_and_crossover():
+    # B=1, L=2, d=1: 4 projections of 2 MACs each, 2 attention products of 4.
+    assert mha_flops(1, 2, 1) == 2 * (4 * 2 + 2 * 4)
+    assert _crossover([100, 1000], [1.0, 10.0], [10.0, 1.0]) == 316
+    assert _crossover([100, 1000], [1.0, 2.0], [5.0, 5.0]) is None

@@ -1,0 +1,59 @@
+"""What the process runs on: backend, devices, library versions."""
+
+import importlib.metadata
+import platform
+
+
+def list_devices():
+    """Devices the active Keras backend can use, e.g. `["cpu:0", "gpu:0"]`.
+
+    Returns:
+        list of str. `keras.distribution.list_devices` where the backend
+        implements it (JAX, TensorFlow), torch's own count otherwise.
+    """
+    import keras
+
+    try:
+        return [str(d).lower() for d in keras.distribution.list_devices()]
+    except (AttributeError, NotImplementedError):
+        pass
+    import torch
+
+    if torch.cuda.is_available():
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return ["cpu:0"]
+
+
+def library_versions():
+    """Versions of Python, Keras, the backends and numpy that are installed.
+
+    Returns:
+        dict of name -> version string (absent libraries are left out).
+    """
+    versions = {"python": platform.python_version()}
+    for name in (
+        "keras",
+        "jax",
+        "jaxlib",
+        "torch",
+        "tensorflow",
+        "tensorflow-cpu",
+        "numpy",
+    ):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def describe():
+    """One line: backend, devices and versions (first line of every CLI).
+
+    Returns:
+        str.
+    """
+    import keras
+
+    versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
+    return f"backend {keras.backend.backend()} | devices {list_devices()} | {versions}"
