@@ -37,7 +37,7 @@ class AttentionBenchConfig:
     length: int = 512  # (a) L
     dim: int = 256  # (a) d, the model width
     heads: int = 8  # H, for (a) and (b)
-    repeats: int = 7  # timed calls per measurement (median reported)
+    repeats: int = 11  # timed rounds per measurement (median reported)
     # (b): lengths for linear vs softmax, at batch 1 and width `scaling_dim`.
     scaling_lengths: tuple = (256, 512, 1024, 2048, 4096, 8192, 16384)
     scaling_dim: int = 128
@@ -48,14 +48,29 @@ class AttentionBenchConfig:
     sgemm_size: int = 1024  # square sgemm that measures the peak
 
 
-def _median_seconds(run, repeats):
-    run()  # warm-up: compilation and first-touch allocations excluded
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _median_seconds(runners, repeats):
+    """Median wall time of each runner, timed round-robin.
+
+    Every runner is warmed up first (compilation and first-touch allocations
+    excluded); then each round times every runner once, so slow drifts of a
+    shared machine affect all of them alike.
+
+    Args:
+        runners: dict of name -> no-argument callable.
+        repeats: int. Rounds.
+
+    Returns:
+        dict of name -> median seconds.
+    """
+    for run in runners.values():
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _rss_bytes():
@@ -101,7 +116,7 @@ def mha_flops(batch, length, dim):
 
 
 def sgemm_peak_gflops(size, repeats):
-    seconds = _median_seconds(matmul_runner(size), repeats)
+    seconds = _median_seconds({"sgemm": matmul_runner(size)}, repeats)["sgemm"]
     return 2 * size**3 / seconds / 1e9
 
 
@@ -130,9 +145,7 @@ def speed_comparison(config):
             ),
             native_name: native,
         }
-        seconds = {
-            name: _median_seconds(run, config.repeats) for name, run in runners.items()
-        }
+        seconds = _median_seconds(runners, config.repeats)
         anchor = seconds["keras.layers.MultiHeadAttention"]
         # A backward pass costs about twice the forward's multiply-adds.
         work = flops * (3 if backward else 1)
@@ -182,12 +195,14 @@ def scaling_comparison(config):
         rows = []
         for length in config.scaling_lengths:
             x = rng.standard_normal((1, length, dim)).astype("float32")
+            runners = {
+                name: keras_layer_runner(layer, x, use_causal_mask=causal)
+                for name, layer in (("softmax", softmax), ("linear", linear))
+            }
+            seconds = _median_seconds(runners, config.scaling_repeats)
             row = {"length": length}
-            for name, layer in (("softmax", softmax), ("linear", linear)):
-                run = keras_layer_runner(layer, x, use_causal_mask=causal)
-                row[f"{name}_ms"] = round(
-                    _median_seconds(run, config.scaling_repeats) * 1e3, 3
-                )
+            for name, run in runners.items():
+                row[f"{name}_ms"] = round(seconds[name] * 1e3, 3)
                 row[f"{name}_peak_mb"] = round(_peak_rss_increase(run) / 2**20, 1)
             row["speedup_linear"] = round(row["softmax_ms"] / row["linear_ms"], 2)
             rows.append(row)

@@ -41,7 +41,8 @@ class LinearAttention(ProjectedAttention):
         feature_dim: int. Size of each query/key head fed to the feature map,
             separate from the value size (Based uses 16 with `"taylor"`).
             Defaults to `key_dim`.
-        chunk_size: int. Chunk length C of the causal form. Defaults to 64.
+        chunk_size: int. Chunk length C of the causal form. Defaults to 128
+            (fastest of 32..256 at L = 16384 on all three CPU backends).
         epsilon: float. Added to the denominator. Defaults to `1e-6`.
         dropout: float. Dropout on the attention output (before W^(o)).
         **kwargs: `use_bias`, `output_shape`, initializers, regularizers,
@@ -79,7 +80,7 @@ class LinearAttention(ProjectedAttention):
         value_dim=None,
         feature_map="taylor",
         feature_dim=None,
-        chunk_size=64,
+        chunk_size=128,
         epsilon=1e-6,
         **kwargs,
     ):
@@ -106,70 +107,70 @@ class LinearAttention(ProjectedAttention):
     # -- the three forms -------------------------------------------------------
 
     def _features(self, q, k, v, key_padding_mask):
-        """float32 Phi(Q) (B,T,H,M), Phi(K) (B,S,H,M) with padding zeroed, V."""
-        phi_q = self.feature_map(ops.cast(q, "float32"))
-        phi_k = self.feature_map(ops.cast(k, "float32"))
+        """Head-major float32 Phi(Q) (B,H,T,M), Phi(K) (B,H,S,M), [V, 1] (B,H,S,d_v+1).
+
+        Head-major layout turns every product below into a plain batched
+        matmul (no permuted copies of the M-wide features). The column of
+        ones makes the normalizer Phi(Q) Phi(K)^T 1 come out of the same
+        products as the numerator. Padded keys get Phi(K) = 0.
+        """
+
+        def heads_first(x):  # (B, L, H, ·) -> (B, H, L, ·)
+            return ops.transpose(ops.cast(x, "float32"), (0, 2, 1, 3))
+
+        phi_q = self.feature_map(heads_first(q))
+        phi_k = self.feature_map(heads_first(k))
         if key_padding_mask is not None:
-            keep = ops.cast(key_padding_mask, "float32")[:, :, None, None]
-            phi_k = phi_k * keep
-        return phi_q, phi_k, ops.cast(v, "float32")
+            phi_k = phi_k * ops.cast(key_padding_mask, "float32")[:, None, :, None]
+        v = heads_first(v)
+        return phi_q, phi_k, ops.concatenate([v, ops.ones_like(v[..., :1])], -1)
+
+    def _normalize(self, weighted):
+        """(B, H, T, d_v+1) numerator|denominator -> (B, T, H, d_v) output."""
+        out = weighted[..., :-1] / (weighted[..., -1:] + self.epsilon)
+        return ops.transpose(out, (0, 2, 1, 3))
 
     def _global(self, phi_q, phi_k, v):
-        kv = ops.einsum("bshm,bshd->bhmd", phi_k, v)  # (B, H, M, d_v)
-        key_sum = ops.sum(phi_k, axis=1)  # (B, H, M)
-        numerator = ops.einsum("bthm,bhmd->bthd", phi_q, kv)
-        denominator = ops.einsum("bthm,bhm->bth", phi_q, key_sum)
-        return numerator / (ops.expand_dims(denominator, -1) + self.epsilon)
+        kv = ops.matmul(ops.swapaxes(phi_k, -1, -2), v)  # (B, H, M, d_v+1)
+        return self._normalize(ops.matmul(phi_q, kv))
 
     def _causal(self, phi_q, phi_k, v, kv_state=None, key_sum=None):
-        """Chunked causal attention continuing from (kv_state, key_sum)."""
-        batch, length = ops.shape(phi_q)[0], ops.shape(phi_q)[1]
-        heads, features, value_dim = (
-            ops.shape(phi_q)[2],
-            ops.shape(phi_q)[3],
-            ops.shape(v)[3],
-        )
+        """Chunked causal attention continuing from the state (S, z)."""
+        batch, heads, length = ops.shape(phi_q)[:3]
         chunk = self.chunk_size
         if isinstance(length, int):
             chunk = max(1, min(chunk, length))
         num_chunks = (length + chunk - 1) // chunk
         pad = num_chunks * chunk - length
 
-        def chunked(x):  # (B, L, H, ·) -> (B, N, C, H, ·)
-            x = ops.pad(x, [[0, 0], [0, pad], [0, 0], [0, 0]])
-            return ops.reshape(x, (batch, num_chunks, chunk, heads, ops.shape(x)[-1]))
+        def chunked(x):  # (B, H, L, ·) -> (B, H, N, C, ·)
+            if not isinstance(pad, int) or pad:
+                x = ops.pad(x, [[0, 0], [0, 0], [0, pad], [0, 0]])
+            return ops.reshape(x, (batch, heads, num_chunks, chunk, ops.shape(x)[-1]))
 
         phi_q, phi_k, v = chunked(phi_q), chunked(phi_k), chunked(v)
+        kv_chunk = ops.matmul(ops.swapaxes(phi_k, -1, -2), v)  # (B, H, N, M, d_v+1)
         if kv_state is None:
-            kv_state = ops.zeros((batch, heads, features, value_dim), "float32")
-            key_sum = ops.zeros((batch, heads, features), "float32")
-        kv_chunk = ops.einsum("bnchm,bnchd->bnhmd", phi_k, v)  # (B, N, H, M, d_v)
-        sum_chunk = ops.sum(phi_k, axis=2)  # (B, N, H, M)
+            initial = ops.zeros_like(kv_chunk[:, :, 0])
+        else:  # the public state (S, z) is the same matrix, split.
+            initial = ops.concatenate([kv_state, key_sum[..., None]], axis=-1)
         # State before chunk n: the initial state plus chunks 0..n-1.
         kv_before = ops.cumsum(
-            ops.concatenate([kv_state[:, None], kv_chunk[:, :-1]], axis=1), axis=1
+            ops.concatenate([initial[:, :, None], kv_chunk[:, :, :-1]], axis=2), axis=2
         )
-        sum_before = ops.cumsum(
-            ops.concatenate([key_sum[:, None], sum_chunk[:, :-1]], axis=1), axis=1
-        )
-        numerator = ops.einsum("bnchm,bnhmd->bnchd", phi_q, kv_before)
-        denominator = ops.einsum("bnchm,bnhm->bnch", phi_q, sum_before)
+        weighted = ops.matmul(phi_q, kv_before)  # (B, H, N, C, d_v+1)
         # Inside a chunk: explicit (C x C) kernel weights, lower triangle.
-        within = ops.einsum("bnchm,bnehm->bnhce", phi_q, phi_k)
+        within = ops.matmul(phi_q, ops.swapaxes(phi_k, -1, -2))
         within = within * ops.tril(ops.ones((chunk, chunk), "float32"))
-        numerator = numerator + ops.einsum("bnhce,bnehd->bnchd", within, v)
-        denominator = denominator + ops.transpose(ops.sum(within, -1), (0, 1, 3, 2))
-        out = numerator / (ops.expand_dims(denominator, -1) + self.epsilon)
-        out = ops.reshape(out, (batch, num_chunks * chunk, heads, value_dim))
-        new_state = (
-            kv_before[:, -1] + kv_chunk[:, -1],
-            sum_before[:, -1] + sum_chunk[:, -1],
-        )
-        return out[:, :length], new_state
+        weighted = weighted + ops.matmul(within, v)
+        weighted = ops.reshape(weighted, (batch, heads, num_chunks * chunk, -1))
+        final = kv_before[:, :, -1] + kv_chunk[:, :, -1]  # (B, H, M, d_v+1)
+        new_state = (final[..., :-1], final[..., -1])
+        return self._normalize(weighted[:, :, :length]), new_state
 
     def _weights(self, phi_q, phi_k, use_causal_mask):
         """The implied (B, H, T, S) attention weights, built explicitly."""
-        scores = ops.einsum("bthm,bshm->bhts", phi_q, phi_k)
+        scores = ops.matmul(phi_q, ops.swapaxes(phi_k, -1, -2))
         if use_causal_mask:
             length = ops.shape(scores)[-1]
             scores = scores * ops.tril(ops.ones((length, length), "float32"))

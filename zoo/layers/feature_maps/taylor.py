@@ -69,12 +69,15 @@ class TaylorFeatureMap(FeatureMap):
     def call(self, x):
         x = x * self._input_scale
         dim = ops.shape(x)[-1]
-        outer = ops.expand_dims(x, -1) * ops.expand_dims(x, -2)  # (..., D, D)
+        # (x 2^-1/4)(x 2^-1/4)^T = x x^T / sqrt(2): scale the D-wide input,
+        # not the D^2-wide product.
+        half = x * 2.0**-0.25
+        outer = ops.expand_dims(half, -1) * ops.expand_dims(half, -2)  # (..., D, D)
         outer = ops.reshape(outer, (*ops.shape(x)[:-1], dim * dim))
         if self.symmetric:
             outer = ops.take(outer, self._triu_index, axis=-1) * self._triu_weight
         ones = ops.ones_like(x[..., :1])
-        return ops.concatenate([ones, x, outer / math.sqrt(2.0)], axis=-1)
+        return ops.concatenate([ones, x, outer], axis=-1)
 
     def get_config(self):
         config = super().get_config()
