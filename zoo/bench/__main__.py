@@ -74,7 +74,7 @@ def build_config(args):
             scaling_dim=64,
             scaling_heads=2,
             scaling_repeats=2,
-            sgemm_size=512,
+            sgemm_sizes=(256, 512),
         )
     overrides = {
         "batch": args.batch,

@@ -1,0 +1,247 @@
+"""`python -m zoo.train traffic`: run directory, resume after kill -9, NaN stop,
+cross-backend loading, data-parallel, and bad input."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from zoo.train.__main__ import main
+
+BACKEND = keras.backend.backend()
+# Tiny but real: the embedded data, 4 units, few epochs.
+FAST = ["--units", "4", "--batch-size", "128", "--patience", "50"]
+
+
+def read_history(run):
+    with open(run / "history.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def subprocess_env(backend, **extra):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    env.update(extra)
+    return env
+
+
+def test_run_directory_has_everything(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["traffic", "--epochs", "2", *FAST, "--out", str(run)]) == 0
+    for name in (
+        "config.json",
+        "history.csv",
+        "metrics.json",
+        "model.keras",
+        "scaler.json",
+    ):
+        assert (run / name).is_file(), name
+    assert (run / "figures" / "loss.png").stat().st_size > 0
+    assert (run / "figures" / "forecast.png").stat().st_size > 0
+    assert not (run / "backup").exists()
+    config = json.loads((run / "config.json").read_text())
+    assert config["seed"] == 0 and config["environment"]["backend"] == BACKEND
+    assert "keras" in config["environment"]["versions"]
+    assert [int(r["epoch"]) for r in read_history(run)] == [0, 1]
+    metrics = json.loads((run / "metrics.json").read_text())
+    results = metrics["results"]
+    assert set(results) == {
+        "lstm",
+        "persistence",
+        "seasonal-naive",
+        "historical-average",
+    }
+    assert len(results["lstm"]["mae_per_step"]) == 3
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    assert model.output_shape == (None, 3)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("zoo.train: backend " + BACKEND)
+    assert "persistence MAE" in out
+
+
+KILL_AFTER_SECOND_EPOCH = textwrap.dedent(
+    """
+    import os, signal, sys
+    import keras
+    original = keras.callbacks.BackupAndRestore.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 1:  # the backup of epoch 2 is on disk: die like kill -9
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    keras.callbacks.BackupAndRestore.on_epoch_end = on_epoch_end
+    from zoo.train.__main__ import main
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
+    args = ["traffic", "--epochs", "4", *FAST]
+    killed = tmp_path / "killed"
+    process = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_SECOND_EPOCH, *args, "--out", str(killed)],
+        env=subprocess_env(BACKEND),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
+    assert (killed / "backup").is_dir() and not (killed / "metrics.json").exists()
+    assert len(read_history(killed)) == 2
+
+    assert main(["traffic", "--resume", "--out", str(killed)]) == 0
+    straight = tmp_path / "straight"
+    assert main([*args, "--out", str(straight)]) == 0
+    resumed_rows, straight_rows = read_history(killed), read_history(straight)
+    assert [r["epoch"] for r in resumed_rows] == ["0", "1", "2", "3"]
+    # Same seed, same per-epoch batch order, restored optimizer state: the
+    # runs agree to float32 rounding (tolerance 1e-4 relative).
+    for a, b in zip(resumed_rows, straight_rows, strict=True):
+        np.testing.assert_allclose(
+            float(a["val_loss"]), float(b["val_loss"]), rtol=1e-4
+        )
+    resumed = json.loads((killed / "metrics.json").read_text())["results"]["lstm"]
+    direct = json.loads((straight / "metrics.json").read_text())["results"]["lstm"]
+    np.testing.assert_allclose(resumed["mae"], direct["mae"], rtol=1e-4)
+
+
+def test_nan_loss_stops_with_a_message_and_keeps_a_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    code = main(
+        [
+            "traffic",
+            "--epochs",
+            "3",
+            *FAST,
+            "--learning-rate",
+            "1e30",
+            "--out",
+            str(run),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "training diverged" in err and "\n" not in err
+    assert (run / "model.keras").is_file()
+    keras.saving.load_model(run / "model.keras", safe_mode=True)
+
+
+@pytest.mark.parametrize(
+    "other", [b for b in ("jax", "torch", "tensorflow") if b != BACKEND]
+)
+def test_a_run_loads_and_predicts_the_same_under_another_backend(tmp_path, other):
+    run = tmp_path / "run"
+    assert main(["traffic", "--epochs", "1", *FAST, "--out", str(run)]) == 0
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    inputs = np.random.default_rng(0).normal(size=(16, 6, 5)).astype("float32")
+    np.save(tmp_path / "inputs.npy", inputs)
+    expected = keras.ops.convert_to_numpy(model(inputs))
+    script = textwrap.dedent(
+        f"""
+        import keras, numpy as np
+        from zoo.saving import load_model
+        model = load_model({str(run / "model.keras")!r})
+        x = np.load({str(tmp_path / "inputs.npy")!r})
+        np.save({str(tmp_path / "other.npy")!r}, keras.ops.convert_to_numpy(model(x)))
+        """
+    )
+    subprocess.run(
+        [sys.executable, "-c", script],
+        env=subprocess_env(other),
+        check=True,
+        timeout=300,
+    )
+    np.testing.assert_allclose(np.load(tmp_path / "other.npy"), expected, atol=1e-4)
+
+
+@pytest.mark.jax_only
+def test_data_parallel_on_two_cpu_devices_matches_one_device(tmp_path):
+    losses = {}
+    for devices, extra in ((2, ["--distribute", "data-parallel"]), (1, [])):
+        run = tmp_path / f"devices{devices}"
+        env = subprocess_env(
+            "jax", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}"
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "zoo.train",
+                "traffic",
+                "--epochs",
+                "2",
+                *FAST,
+                *extra,
+                "--out",
+                str(run),
+            ],
+            env=env,
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
+        config = json.loads((run / "config.json").read_text())
+        assert len(config["environment"]["devices"]) == devices
+        losses[devices] = [float(r["val_loss"]) for r in read_history(run)]
+    np.testing.assert_allclose(losses[2], losses[1], rtol=1e-3)
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="data-parallel is supported on jax")
+def test_data_parallel_elsewhere_is_a_clear_error(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["traffic", "--distribute", "data-parallel", "--out", str(run)]) == 2
+    assert "JAX backend only" in capsys.readouterr().err
+    assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["traffic", "--data", "missing.csv"], "no such file"),
+        (["traffic", "--model", "xgboost"], "unknown traffic model"),
+        (["traffic", "--lookback", "12", "--horizon", "4"], "longest gap-free run"),
+        (["traffic", "--epochs", "0"], "--epochs must be >= 1"),
+        (["traffic", "--resume"], "--resume needs --out"),
+        (["traffic", "--resume", "--out", "nowhere"], "no run directory"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    argv, message, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_resume_rejects_corrupt_runs_and_changed_settings(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{not json")
+    assert main(["traffic", "--resume", "--out", str(run)]) == 2
+    assert "corrupt" in capsys.readouterr().err
+    assert main(["traffic", "--resume", "--model", "gru", "--out", str(run)]) == 2
+    assert "drop ['--model']" in capsys.readouterr().err
+
+
+def test_default_suite_prints_a_table(tmp_path, capsys, monkeypatch):
+    from zoo.train import config as config_module
+    from zoo.train.engine import TASKS
+
+    monkeypatch.setattr(TASKS["traffic"], "default_suite", ("lstm", "gru"))
+    monkeypatch.setitem(
+        config_module.PRESETS, "quick", {"epochs": 1, "units": 4, "patience": 5}
+    )
+    assert main(["--out", str(tmp_path / "suite")]) == 0
+    out = capsys.readouterr().out
+    assert "persistence MAE" in out and "gru" in out
+    assert (tmp_path / "suite" / "results.csv").is_file()

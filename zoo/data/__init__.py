@@ -1,0 +1,1 @@
+"""Data loaders: files and embedded data -> normalized arrays (+ scalers)."""

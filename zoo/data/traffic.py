@@ -1,0 +1,225 @@
+"""Travel-time series: read any supported file into one long table.
+
+Every reader returns a `pandas.DataFrame` with columns `time` (datetime64),
+`series` (str) and `value` (float64, NaN = missing), sorted by series and
+time. Supported inputs:
+
+- the embedded default, `datasets/traffic/sunnyside_travel_times.parquet`
+  (Oregon DOT, hourly travel times in seconds, six road segments);
+- any CSV or parquet file in long format (one row per series and time), with
+  columns picked by name or detected;
+- METR-LA / PEMS-BAY `.h5` files: a pandas DataFrame with a 5-minute
+  datetime index and one column per sensor, where 0 means missing.
+"""
+
+import pathlib
+
+import numpy as np
+import pandas as pd
+
+from zoo.errors import ZooError
+
+EMBEDDED_PATH = (
+    pathlib.Path(__file__).resolve().parents[2]
+    / "datasets"
+    / "traffic"
+    / "sunnyside_travel_times.parquet"
+)
+_TIME_NAMES = ("time", "timestamp", "datetime", "date", "ts")
+_VALUE_NAMES = ("travel_time", "travel_time_seconds", "value", "speed", "tt")
+_SERIES_NAMES = ("series", "id", "segment", "segment_id", "sensor", "sensor_id", "road")
+
+
+def _read_table(path):
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".h5", ".hdf5", ".hdf"):
+            return pd.read_hdf(path)
+    except ImportError as error:
+        raise ZooError(
+            f"--data: reading {suffix} files needs "
+            f"{error.name or 'a missing package'}; "
+            "install it (pip install pyarrow tables) and retry"
+        ) from None
+    except (ValueError, OSError, KeyError, TypeError, UnicodeDecodeError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ZooError(f"--data: cannot read {path.name}: {first_line}") from None
+    raise ZooError(
+        f"--data: unsupported format {suffix or '(no extension)'!r}; "
+        "pass a .csv, .parquet or .h5 file"
+    )
+
+
+def _pick(frame, given, names, flag, predicate, what):
+    """The column named by `given`, else the single plausible one."""
+    if given is not None:
+        if given not in frame.columns:
+            raise ZooError(
+                f"{flag}: no column {given!r}; "
+                f"columns are {list(map(str, frame.columns))}"
+            )
+        return given
+    by_name = [c for c in frame.columns if str(c).lower() in names]
+    if len(by_name) == 1:
+        return by_name[0]
+    candidates = [c for c in frame.columns if predicate(frame[c])]
+    if len(candidates) == 1:
+        return candidates[0]
+    found = by_name or candidates
+    if not found:
+        raise ZooError(f"{flag}: found no {what} column; pass {flag} NAME")
+    raise ZooError(
+        f"{flag}: several columns could be the {what} ({list(map(str, found))}); "
+        f"pass {flag} NAME"
+    )
+
+
+def _looks_like_time(column):
+    """A datetime column, or text whose first values parse as dates."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return True
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    sample = column.dropna().astype(str).head(20)
+    if sample.empty:
+        return False
+    try:
+        pd.to_datetime(sample, format="mixed")
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _wide_to_long(wide):
+    """METR-LA layout (time index x sensor columns, 0 = missing) -> long."""
+    if not isinstance(wide.index, pd.DatetimeIndex):
+        raise ZooError(
+            "--data: an .h5 file must hold a DataFrame with a datetime index "
+            "(METR-LA / PEMS-BAY layout)"
+        )
+    wide = wide.replace(0, np.nan)
+    long = (
+        wide.rename_axis("time")
+        .reset_index()
+        .melt(id_vars="time", var_name="series", value_name="value")
+    )
+    return long
+
+
+def to_long(frame, time_col=None, value_col=None, series_col=None):
+    """Normalizes a long-format table to columns time, series, value.
+
+    Args:
+        frame: pandas DataFrame, one row per (series, time).
+        time_col: str or None. Detected when None (a datetime column, or one
+            named time/timestamp/date).
+        value_col: str or None. Detected when None (travel_time/value, or the
+            only numeric column that is neither time nor series).
+        series_col: str or None. Detected when None (id/segment/sensor); a
+            table without one is a single series.
+
+    Returns:
+        DataFrame with columns `time`, `series`, `value`.
+
+    Raises:
+        ZooError: unknown or ambiguous columns, unparseable times,
+            non-numeric values.
+    """
+    time_col = _pick(
+        frame,
+        time_col,
+        _TIME_NAMES,
+        "--time-col",
+        _looks_like_time,
+        "time",
+    )
+    if series_col is None:
+        named = [c for c in frame.columns if str(c).lower() in _SERIES_NAMES]
+        series_col = named[0] if len(named) == 1 else None
+    elif series_col not in frame.columns:
+        raise ZooError(
+            f"--series-col: no column {series_col!r}; columns are "
+            f"{list(map(str, frame.columns))}"
+        )
+    rest = frame.drop(columns=[c for c in (time_col, series_col) if c is not None])
+    value_col = _pick(
+        rest,
+        value_col,
+        _VALUE_NAMES,
+        "--value-col",
+        lambda c: pd.api.types.is_numeric_dtype(c),
+        "value",
+    )
+    try:
+        times = pd.to_datetime(frame[time_col])
+    except (ValueError, TypeError):
+        raise ZooError(
+            f"--time-col: column {time_col!r} does not parse as date/time"
+        ) from None
+    values = pd.to_numeric(frame[value_col], errors="coerce")
+    bad = values.isna() & frame[value_col].notna()
+    if bad.any():
+        example = frame[value_col][bad].iloc[0]
+        raise ZooError(
+            f"--value-col: column {value_col!r} has {int(bad.sum())} non-numeric "
+            f"values (e.g. {example!r}); clean them or pick another column"
+        )
+    series = frame[series_col].astype(str) if series_col is not None else "0"
+    return pd.DataFrame(
+        {"time": times, "series": series, "value": values.astype(float)}
+    )
+
+
+def load_travel_times(
+    path=None, time_col=None, value_col=None, series_col=None, series=None
+):
+    """Reads travel times from `path` (default: the embedded Oregon data).
+
+    Args:
+        path: str, path-like or None. A .csv, .parquet or .h5 file.
+        time_col, value_col, series_col: column names; see `to_long`.
+        series: str or None. Keep only this series id.
+
+    Returns:
+        DataFrame with columns `time`, `series`, `value`, sorted, with
+        duplicate (series, time) rows averaged.
+
+    Raises:
+        ZooError: missing or unreadable file, bad columns, unknown series,
+            no numeric value at all.
+
+    Example:
+    >>> frame = load_travel_times()
+    >>> sorted(frame.columns), frame["series"].nunique()
+    (['series', 'time', 'value'], 6)
+    """
+    path = pathlib.Path(path) if path is not None else EMBEDDED_PATH
+    if not path.is_file():
+        if path == EMBEDDED_PATH:
+            raise ZooError(
+                f"embedded data missing at {path}; run from a checkout of keras-zoo "
+                "(pip install -e .) or pass --data FILE"
+            )
+        raise ZooError(f"--data: no such file {str(path)!r}; pass an existing file")
+    table = _read_table(path)
+    if path.suffix.lower() in (".h5", ".hdf5", ".hdf"):
+        long = _wide_to_long(table)
+    else:
+        long = to_long(table, time_col, value_col, series_col)
+    if series is not None:
+        available = sorted(long["series"].unique())
+        if str(series) not in available:
+            shown = available[:10] + (["..."] if len(available) > 10 else [])
+            raise ZooError(f"--series: no series {series!r}; available: {shown}")
+        long = long[long["series"] == str(series)]
+    if long["value"].notna().sum() == 0:
+        raise ZooError(
+            "--data: every value is missing (NaN or 0); nothing to learn from"
+        )
+    long = long.dropna(subset=["time"])
+    long = long.groupby(["series", "time"], as_index=False)["value"].mean()
+    return long.sort_values(["series", "time"]).reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""Models of the zoo, built from `zoo.layers` and `keras.layers`."""

@@ -1,0 +1,118 @@
+"""Callbacks whose decisions survive an interruption.
+
+Early stopping and the best checkpoint are decided from the whole history
+(kept in `history.csv`), not from in-memory counters, so a resumed run
+decides exactly as an uninterrupted one would.
+"""
+
+import csv
+import io
+import math
+import os
+
+import keras
+
+from zoo.io import write_text
+
+
+class EpochSeededShuffle(keras.utils.PyDataset):
+    """Batches of (x, y) in an order fixed by (seed, epoch).
+
+    The order of epoch e does not depend on how many epochs this process
+    ran, so a resumed run sees the same batches as an uninterrupted one.
+
+    Args:
+        x: numpy array (N, ...).
+        y: numpy array (N, ...).
+        batch_size: int.
+        seed: int.
+        shuffle: bool. False keeps the order (validation).
+    """
+
+    def __init__(self, x, y, batch_size, seed, shuffle=True):
+        super().__init__()
+        self.x, self.y = x, y
+        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+        self.epoch = 0
+
+    def __len__(self):
+        return math.ceil(len(self.x) / self.batch_size)
+
+    def __getitem__(self, index):
+        import numpy as np
+
+        order = np.arange(len(self.x))
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
+        rows = order[index * self.batch_size : (index + 1) * self.batch_size]
+        return self.x[rows], self.y[rows]
+
+
+class SetEpoch(keras.callbacks.Callback):
+    """Tells the training dataset which epoch is starting."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.epoch = epoch
+
+
+class HistoryTracker(keras.callbacks.Callback):
+    """Writes history.csv each epoch; stops early; keeps the best weights.
+
+    On (re)start it keeps the rows of epochs before the first epoch run now,
+    so a resumed run continues the file. After each epoch: the row is written
+    (atomically); if the validation loss is the best so far, the weights go to
+    `best.weights.h5`; if the best epoch is `patience` epochs back, training
+    stops. A NaN loss stops training and is reported in `diverged_at`.
+
+    Args:
+        run_dir: str. The run directory.
+        patience: int.
+    """
+
+    def __init__(self, run_dir, patience):
+        super().__init__()
+        self.path = os.path.join(run_dir, "history.csv")
+        self.best_path = os.path.join(run_dir, "best.weights.h5")
+        self.patience = patience
+        self.rows = []
+        self.diverged_at = None
+        self.stopped_early_at = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.rows and os.path.exists(self.path):
+            with open(self.path, newline="") as handle:
+                self.rows = [
+                    r for r in csv.DictReader(handle) if int(r["epoch"]) < epoch
+                ]
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged_at = len(self.rows)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged_at is not None:
+            return
+        row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
+        self.rows.append(row)
+        self._write()
+        losses = [float(r["val_loss"]) for r in self.rows]
+        best = min(range(len(losses)), key=losses.__getitem__)
+        if best == len(losses) - 1:
+            self.model.save_weights(self.best_path)
+        elif len(losses) - 1 - best >= self.patience:
+            self.stopped_early_at = epoch
+            self.model.stop_training = True
+
+    def _write(self):
+        fields = list(self.rows[-1].keys())
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_text(self.path, buffer.getvalue())

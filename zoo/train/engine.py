@@ -1,0 +1,177 @@
+"""`train_and_evaluate(config, workdir)`: the same skeleton for every task.
+
+1. Resolve the preset; seed everything from `config.seed`.
+2. Load and window the data (bad input fails here, before any file exists).
+3. Write `config.json`; fit with the Keras progress bar, a per-epoch
+   `history.csv`, early stopping and the best checkpoint decided from that
+   history, and `BackupAndRestore` so `--resume` continues from the last
+   completed epoch, even after `kill -9`.
+4. Keep the best weights in `model.keras`; write `metrics.json` (model and
+   baselines) and `figures/`.
+"""
+
+import json
+import os
+import shutil
+import time
+
+import keras
+
+from zoo.errors import ZooError
+from zoo.io import atomic_path, write_json
+from zoo.runtime import library_versions, list_devices
+from zoo.train import figures
+from zoo.train.callbacks import EpochSeededShuffle, HistoryTracker, SetEpoch
+from zoo.train.config import TrainConfig
+from zoo.train.traffic_task import TrafficTask
+
+TASKS = {"traffic": TrafficTask()}
+
+
+class TrainingDiverged(ZooError):
+    """The loss became NaN or infinite."""
+
+
+def get_task(name):
+    if name not in TASKS:
+        raise ZooError(f"unknown task {name!r}; choose from {sorted(TASKS)}")
+    return TASKS[name]
+
+
+def _distribute(config):
+    if config.distribute is None:
+        return
+    if config.distribute != "data-parallel":
+        raise ZooError(
+            f"--distribute: unknown strategy {config.distribute!r}; use data-parallel"
+        )
+    if keras.backend.backend() != "jax":
+        raise ZooError(
+            "--distribute data-parallel runs on the JAX backend only "
+            "(KERAS_BACKEND=jax); on torch or tensorflow leave it out"
+        )
+    devices = keras.distribution.list_devices()
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(devices=devices)
+    )
+
+
+def load_run_config(run_dir):
+    """The TrainConfig saved in `run_dir`, for --resume.
+
+    Raises:
+        ZooError: the folder or its config.json is missing or corrupt.
+    """
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isdir(run_dir):
+        raise ZooError(
+            f"--resume: no run directory {run_dir!r}; pass --out RUN_DIR of a run"
+        )
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        data.pop("environment", None)
+        return TrainConfig.from_dict(data)
+    except (OSError, ValueError, TypeError) as error:
+        raise ZooError(
+            f"--resume: {path} is missing or corrupt ({type(error).__name__}); "
+            "start a new run instead"
+        ) from None
+
+
+def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
+    """Trains `config.model` on `config.task` and evaluates it on the test split.
+
+    Args:
+        config: TrainConfig.
+        workdir: str. The run directory (created; must not hold another run
+            unless `resume`).
+        resume: bool. Continue the interrupted run in `workdir`.
+        verbose: Keras `fit` verbosity ("auto" shows the progress bar).
+
+    Returns:
+        dict: the content of `metrics.json`.
+
+    Raises:
+        ZooError: bad input (nothing is written), or training diverged (the
+            run directory keeps the last good checkpoint).
+    """
+    config = config.resolved()
+    task = get_task(config.task)
+    if config.model not in task.models:
+        raise ZooError(
+            f"--model: unknown {config.task} model {config.model!r}; "
+            f"choose from {list(task.models)}"
+        )
+    if not resume and os.path.exists(os.path.join(workdir, "config.json")):
+        raise ZooError(
+            f"--out: {workdir!r} already holds a run; pass --resume or a new --out"
+        )
+    keras.utils.set_random_seed(config.seed)
+    _distribute(config)
+    data = task.prepare(config)
+    model = task.build_model(config, data)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=task.loss)
+    config.environment = {
+        "backend": keras.backend.backend(),
+        "devices": list_devices(),
+        "versions": library_versions(),
+        "data_summary": task.summary(data),
+    }
+    os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
+    write_json(os.path.join(workdir, "config.json"), config.to_dict())
+
+    train_x, train_y = task.arrays(data, "train")
+    train = EpochSeededShuffle(train_x, train_y, config.batch_size, config.seed)
+    tracker = HistoryTracker(workdir, config.patience)
+    backup = keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"))
+    started = time.perf_counter()
+    # The tracker writes the epoch's row before the backup is taken: if the
+    # process dies in between, the resumed run redoes that epoch and its row.
+    model.fit(
+        train,
+        validation_data=task.arrays(data, "val"),
+        epochs=config.epochs,
+        # The dataset shuffles by (seed, epoch) itself; Keras' own shuffle
+        # would reorder batches with Python's global RNG, which a resumed
+        # process does not share with the interrupted one.
+        shuffle=False,
+        callbacks=[SetEpoch(train), tracker, backup],
+        verbose=verbose,
+    )
+    seconds = time.perf_counter() - started
+    best = tracker.best_path if os.path.exists(tracker.best_path) else None
+    if best:
+        model.load_weights(best)
+    with atomic_path(os.path.join(workdir, "model.keras")) as tmp:
+        model.save(tmp)
+    if tracker.diverged_at is not None:
+        kept = "the best epoch before it" if best else "the initial weights"
+        raise TrainingDiverged(
+            "training diverged: the loss became NaN in epoch "
+            f"{tracker.diverged_at + 1}; {workdir}/model.keras keeps {kept}; "
+            "lower --learning-rate or check the data"
+        )
+    shutil.rmtree(os.path.join(workdir, "backup"), ignore_errors=True)
+    if tracker.rows:
+        figures.loss_curves(
+            tracker.rows,
+            os.path.join(workdir, "figures", "loss.png"),
+            f"{config.task} / {config.model}",
+        )
+    result = task.evaluate(model, data, config, workdir)
+    result.update(
+        {
+            "task": config.task,
+            "epochs_run": len(tracker.rows),
+            "best_epoch": 1
+            + min(
+                range(len(tracker.rows)),
+                key=lambda i: float(tracker.rows[i]["val_loss"]),
+            ),
+            "train_seconds_this_process": round(seconds, 1),
+            "backend": keras.backend.backend(),
+        }
+    )
+    write_json(os.path.join(workdir, "metrics.json"), result)
+    return result
