@@ -25,7 +25,13 @@ $(STAMP): pyproject.toml requirements/$(VARIANT).txt requirements/constraints-$(
 	touch $@
 
 run: $(STAMP)
-	KERAS_BACKEND=$(BACKEND) $(PY) -m zoo.bench attention --out reports/bench
+	KERAS_BACKEND=$(BACKEND) $(PY) -m zoo.train
+
+bench: $(STAMP)
+	for b in jax torch tensorflow; do \
+		KERAS_BACKEND=$$b $(PY) -m zoo.bench attention --out reports/bench/attention-$$b.json && \
+		KERAS_BACKEND=$$b $(PY) -m zoo.bench lstm --out reports/bench/lstm-$$b.json || exit 1; \
+	done
 
 test: $(STAMP)
 	$(PY) tests/matrix.py

@@ -10,6 +10,7 @@ from zoo import metrics
 from zoo.data.windows import WindowSet
 from zoo.errors import ZooError
 from zoo.models.forecasting import FORECASTERS, baselines, build_forecaster, masked_mse
+from zoo.saving import load_model
 
 RNG = np.random.default_rng(0)
 
@@ -24,7 +25,7 @@ def test_every_forecaster_trains_saves_and_reloads(name, tmp_path):
     assert history[-1] < history[0]
     path = tmp_path / f"{name}.keras"
     model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
+    loaded = load_model(path)
     np.testing.assert_allclose(
         ops.convert_to_numpy(loaded(x)), ops.convert_to_numpy(model(x)), atol=1e-5
     )

@@ -13,11 +13,21 @@ import keras
 import numpy as np
 import pytest
 
+from zoo.saving import load_model
 from zoo.train.__main__ import main
 
 BACKEND = keras.backend.backend()
-# Tiny but real: the embedded data, 4 units, few epochs.
-FAST = ["--units", "4", "--batch-size", "128", "--patience", "50"]
+# Tiny but real: one road segment of the embedded data, 4 units, few epochs.
+FAST = [
+    "--series",
+    "448838574",
+    "--units",
+    "4",
+    "--batch-size",
+    "64",
+    "--patience",
+    "50",
+]
 
 
 def read_history(run):
@@ -58,7 +68,7 @@ def test_run_directory_has_everything(tmp_path, capsys):
         "historical-average",
     }
     assert len(results["lstm"]["mae_per_step"]) == 3
-    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    model = load_model(run / "model.keras")
     assert model.output_shape == (None, 3)
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("zoo.train: backend " + BACKEND)
@@ -131,16 +141,19 @@ def test_nan_loss_stops_with_a_message_and_keeps_a_checkpoint(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "training diverged" in err and "\n" not in err
     assert (run / "model.keras").is_file()
-    keras.saving.load_model(run / "model.keras", safe_mode=True)
+    load_model(run / "model.keras")
 
 
-@pytest.mark.parametrize(
-    "other", [b for b in ("jax", "torch", "tensorflow") if b != BACKEND]
-)
-def test_a_run_loads_and_predicts_the_same_under_another_backend(tmp_path, other):
+# Across the matrix every backend writes a run and every backend loads one:
+# jax -> torch -> tensorflow -> jax.
+NEXT_BACKEND = {"jax": "torch", "torch": "tensorflow", "tensorflow": "jax"}
+
+
+def test_a_run_loads_and_predicts_the_same_under_another_backend(tmp_path):
+    other = NEXT_BACKEND[BACKEND]
     run = tmp_path / "run"
     assert main(["traffic", "--epochs", "1", *FAST, "--out", str(run)]) == 0
-    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    model = load_model(run / "model.keras")
     inputs = np.random.default_rng(0).normal(size=(16, 6, 5)).astype("float32")
     np.save(tmp_path / "inputs.npy", inputs)
     expected = keras.ops.convert_to_numpy(model(inputs))
@@ -165,7 +178,10 @@ def test_a_run_loads_and_predicts_the_same_under_another_backend(tmp_path, other
 @pytest.mark.jax_only
 def test_data_parallel_on_two_cpu_devices_matches_one_device(tmp_path):
     losses = {}
-    for devices, extra in ((2, ["--distribute", "data-parallel"]), (1, [])):
+    # Both runs shard (over 2 devices, and over a 1-device mesh) so that both
+    # leave out the same last partial batch.
+    for devices in (2, 1):
+        extra = ["--distribute", "data-parallel"]
         run = tmp_path / f"devices{devices}"
         env = subprocess_env(
             "jax", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}"
@@ -190,7 +206,9 @@ def test_data_parallel_on_two_cpu_devices_matches_one_device(tmp_path):
         )
         config = json.loads((run / "config.json").read_text())
         assert len(config["environment"]["devices"]) == devices
-        losses[devices] = [float(r["val_loss"]) for r in read_history(run)]
+        # Training batches are identical on both meshes (validation batches
+        # are rounded to the device count, so they are not compared).
+        losses[devices] = [float(r["loss"]) for r in read_history(run)]
     np.testing.assert_allclose(losses[2], losses[1], rtol=1e-3)
 
 

@@ -1,14 +1,14 @@
-"""`python -m zoo.bench attention [--out FILE.json] [--quick]`.
+"""`python -m zoo.bench {attention,lstm} [--out FILE.json] [--quick]`.
 
-Prints a table and writes the results as JSON (and a PNG plot beside it).
-The backend is Keras' (set KERAS_BACKEND, or pass --backend).
+Prints a table and writes the results as JSON (attention: and a PNG plot
+beside it). The backend is Keras' (set KERAS_BACKEND, or pass --backend).
 """
 
 import argparse
 import os
 import sys
 
-BENCHMARKS = ("attention",)
+BENCHMARKS = ("attention", "lstm")
 
 
 def _positive_int(text):
@@ -59,7 +59,19 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def build_config(args):
+def build_lstm_config(args):
+    from zoo.bench.lstm import LstmBenchConfig
+
+    config = LstmBenchConfig()
+    if args.quick:
+        config = LstmBenchConfig(lookback=12, units=16, batches=3, repeats=2)
+    for name in ("batch", "repeats"):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    return config
+
+
+def build_attention_config(args):
     from zoo.bench.attention import AttentionBenchConfig
 
     config = AttentionBenchConfig()
@@ -98,43 +110,6 @@ def build_config(args):
     return config
 
 
-def print_report(result):
-    speed = result["speed"]
-    print(
-        f"\n(a) self-attention B={result['config']['batch']} "
-        f"L={result['config']['length']} d={result['config']['dim']} "
-        f"H={result['config']['heads']}; sgemm peak "
-        f"{speed['sgemm_peak_gflops']} GFLOP/s"
-    )
-    print(
-        f"{'mode':<17} {'implementation':<38} {'ms':>9} {'x keras':>8} "
-        f"{'GFLOP/s':>8} {'of peak':>8}"
-    )
-    for row in speed["rows"]:
-        print(
-            f"{row['mode']:<17} {row['implementation']:<38} "
-            f"{row['milliseconds']:>9.1f} {row['speedup_vs_keras']:>8.2f} "
-            f"{row['gflops']:>8.1f} {row['fraction_of_sgemm_peak']:>8.2f}"
-        )
-    for form, block in result["scaling"].items():
-        print(
-            f"\n(b) {form}, B=1 d={result['config']['scaling_dim']} "
-            f"H={result['config']['scaling_heads']}: linear (taylor, feature_dim "
-            f"{result['config']['feature_dim']}) vs softmax; crossover "
-            f"L = {block['crossover_length']}"
-        )
-        print(
-            f"{'L':>7} {'softmax ms':>11} {'linear ms':>10} {'speedup':>8} "
-            f"{'softmax MiB':>12} {'linear MiB':>11}"
-        )
-        for row in block["rows"]:
-            print(
-                f"{row['length']:>7} {row['softmax_ms']:>11.2f} "
-                f"{row['linear_ms']:>10.2f} {row['speedup_linear']:>8.2f} "
-                f"{row['softmax_peak_mb']:>12.1f} {row['linear_peak_mb']:>11.1f}"
-            )
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.backend and "KERAS_BACKEND" not in os.environ:
@@ -145,22 +120,26 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 2
+    builders = {"attention": build_attention_config, "lstm": build_lstm_config}
     try:
-        config = build_config(args)
+        config = builders[args.benchmark](args)
     except ValueError as error:
         print(f"zoo.bench: {error}", file=sys.stderr)
         return 2
-    from zoo.bench import attention
+    import importlib
+
     from zoo.io import write_json
     from zoo.runtime import describe
 
-    print(f"zoo.bench attention: {describe()}", flush=True)
-    result = attention.run(config)
-    print_report(result)
+    bench = importlib.import_module(f"zoo.bench.{args.benchmark}")
+    print(f"zoo.bench {args.benchmark}: {describe()}", flush=True)
+    result = bench.run(config)
+    bench.print_report(result)
     if args.out:
         try:
             write_json(args.out, result)
-            attention.plot(result, args.out[: -len(".json")] + ".png")
+            if hasattr(bench, "plot"):
+                bench.plot(result, args.out[: -len(".json")] + ".png")
         except OSError as error:
             print(
                 f"zoo.bench: cannot write {args.out!r}: {error.strerror}; "
@@ -168,7 +147,7 @@ def main(argv=None):
                 file=sys.stderr,
             )
             return 2
-        print(f"\nwrote {args.out} and its .png")
+        print(f"\nwrote {args.out}")
     return 0
 
 

@@ -284,3 +284,40 @@ def plot(result, path):
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
     plt.close(figure)
+
+
+def print_report(result):
+    speed = result["speed"]
+    print(
+        f"\n(a) self-attention B={result['config']['batch']} "
+        f"L={result['config']['length']} d={result['config']['dim']} "
+        f"H={result['config']['heads']}; sgemm peak "
+        f"{speed['sgemm_peak_gflops']} GFLOP/s"
+    )
+    print(
+        f"{'mode':<17} {'implementation':<38} {'ms':>9} {'x keras':>8} "
+        f"{'GFLOP/s':>8} {'of peak':>8}"
+    )
+    for row in speed["rows"]:
+        print(
+            f"{row['mode']:<17} {row['implementation']:<38} "
+            f"{row['milliseconds']:>9.1f} {row['speedup_vs_keras']:>8.2f} "
+            f"{row['gflops']:>8.1f} {row['fraction_of_sgemm_peak']:>8.2f}"
+        )
+    for form, block in result["scaling"].items():
+        print(
+            f"\n(b) {form}, B=1 d={result['config']['scaling_dim']} "
+            f"H={result['config']['scaling_heads']}: linear (taylor, feature_dim "
+            f"{result['config']['feature_dim']}) vs softmax; crossover "
+            f"L = {block['crossover_length']}"
+        )
+        print(
+            f"{'L':>7} {'softmax ms':>11} {'linear ms':>10} {'speedup':>8} "
+            f"{'softmax MiB':>12} {'linear MiB':>11}"
+        )
+        for row in block["rows"]:
+            print(
+                f"{row['length']:>7} {row['softmax_ms']:>11.2f} "
+                f"{row['linear_ms']:>10.2f} {row['speedup_linear']:>8.2f} "
+                f"{row['softmax_peak_mb']:>12.1f} {row['linear_peak_mb']:>11.1f}"
+            )

@@ -12,6 +12,7 @@ from zoo.layers.feature_maps import (
     TaylorFeatureMap,
     get_feature_map,
 )
+from zoo.layers.fused_lstm import FusedLSTM
 from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.multi_head_attention import MultiHeadAttention
 from zoo.layers.projected_attention import ProjectedAttention
@@ -21,6 +22,7 @@ __all__ = [
     "ElementwiseFeatureMap",
     "FavorFeatureMap",
     "FeatureMap",
+    "FusedLSTM",
     "LinearAttention",
     "MultiHeadAttention",
     "ProjectedAttention",

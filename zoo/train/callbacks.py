@@ -27,15 +27,20 @@ class EpochSeededShuffle(keras.utils.PyDataset):
         batch_size: int.
         seed: int.
         shuffle: bool. False keeps the order (validation).
+        drop_remainder: bool. Leave out the last, smaller batch (data-parallel
+            training shards every batch evenly over the devices).
     """
 
-    def __init__(self, x, y, batch_size, seed, shuffle=True):
+    def __init__(self, x, y, batch_size, seed, shuffle=True, drop_remainder=False):
         super().__init__()
         self.x, self.y = x, y
         self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+        self.drop_remainder = drop_remainder
         self.epoch = 0
 
     def __len__(self):
+        if self.drop_remainder:
+            return len(self.x) // self.batch_size
         return math.ceil(len(self.x) / self.batch_size)
 
     def __getitem__(self, index):

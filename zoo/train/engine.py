@@ -16,6 +16,7 @@ import shutil
 import time
 
 import keras
+import numpy as np
 
 from zoo.errors import ZooError
 from zoo.io import atomic_path, write_json
@@ -39,8 +40,9 @@ def get_task(name):
 
 
 def _distribute(config):
+    """Sets up data-parallel training; returns the device count (0: none)."""
     if config.distribute is None:
-        return
+        return 0
     if config.distribute != "data-parallel":
         raise ZooError(
             f"--distribute: unknown strategy {config.distribute!r}; use data-parallel"
@@ -51,9 +53,27 @@ def _distribute(config):
             "(KERAS_BACKEND=jax); on torch or tensorflow leave it out"
         )
     devices = keras.distribution.list_devices()
+    if config.batch_size % len(devices):
+        raise ZooError(
+            f"--batch-size {config.batch_size} does not split evenly over "
+            f"{len(devices)} devices; pass a multiple of {len(devices)}"
+        )
     keras.distribution.set_distribution(
         keras.distribution.DataParallel(devices=devices)
     )
+    return len(devices)
+
+
+def _predict(model, inputs, batch_size, devices):
+    """model.predict; with sharding, padded to full batches and trimmed."""
+    if not devices:
+        return model.predict(inputs, batch_size=batch_size, verbose=0)
+    padded = -len(inputs) % batch_size
+    filler = np.repeat(inputs[-1:], padded, axis=0)
+    outputs = model.predict(
+        np.concatenate([inputs, filler]), batch_size=batch_size, verbose=0
+    )
+    return outputs[: len(inputs)]
 
 
 def load_run_config(run_dir):
@@ -108,7 +128,7 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             f"--out: {workdir!r} already holds a run; pass --resume or a new --out"
         )
     keras.utils.set_random_seed(config.seed)
-    _distribute(config)
+    sharded = _distribute(config)
     data = task.prepare(config)
     model = task.build_model(config, data)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=task.loss)
@@ -122,7 +142,28 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     write_json(os.path.join(workdir, "config.json"), config.to_dict())
 
     train_x, train_y = task.arrays(data, "train")
-    train = EpochSeededShuffle(train_x, train_y, config.batch_size, config.seed)
+    val_x, val_y = task.arrays(data, "val")
+    val_batch = config.batch_size
+    if sharded:
+        # Sharded batches must all be full: the last, smaller one is left out,
+        # and a small validation split gets batches it can fill.
+        if len(train_x) < config.batch_size:
+            raise ZooError(
+                f"--batch-size {config.batch_size} exceeds the {len(train_x)} "
+                "training windows; pass a smaller one"
+            )
+        val_batch = max(sharded, min(val_batch, len(val_x) // sharded * sharded))
+    train = EpochSeededShuffle(
+        train_x, train_y, config.batch_size, config.seed, drop_remainder=bool(sharded)
+    )
+    val = EpochSeededShuffle(
+        val_x,
+        val_y,
+        val_batch,
+        config.seed,
+        shuffle=False,
+        drop_remainder=bool(sharded),
+    )
     tracker = HistoryTracker(workdir, config.patience)
     backup = keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"))
     started = time.perf_counter()
@@ -130,7 +171,7 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     # process dies in between, the resumed run redoes that epoch and its row.
     model.fit(
         train,
-        validation_data=task.arrays(data, "val"),
+        validation_data=val,
         epochs=config.epochs,
         # The dataset shuffles by (seed, epoch) itself; Keras' own shuffle
         # would reorder batches with Python's global RNG, which a resumed
@@ -159,7 +200,9 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             os.path.join(workdir, "figures", "loss.png"),
             f"{config.task} / {config.model}",
         )
-    result = task.evaluate(model, data, config, workdir)
+    result = task.evaluate(
+        lambda x: _predict(model, x, config.batch_size, sharded), data, config, workdir
+    )
     result.update(
         {
             "task": config.task,

@@ -67,10 +67,10 @@ class TrafficTask:
             f"{sizes['train']}/{sizes['val']}/{sizes['test']}"
         )
 
-    def evaluate(self, model, data, config, run_dir):
+    def evaluate(self, predict, data, config, run_dir):
         """Test metrics of the model and the baselines; figures; scaler."""
         test = data.windows["test"]
-        scaled = np.asarray(model.predict(test.inputs, verbose=0), dtype="float64")
+        scaled = np.asarray(predict(test.inputs), dtype="float64")
         forecasts = {config.model: data.scaler.inverse(scaled, test.series)}
         forecasts.update(all_baselines(test, data.frame, data.train_end))
         results = {

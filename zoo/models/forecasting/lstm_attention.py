@@ -2,7 +2,7 @@
 
 import keras
 
-from zoo.layers import MultiHeadAttention
+from zoo.layers import FusedLSTM, MultiHeadAttention
 
 
 def build_lstm_attention(
@@ -30,7 +30,7 @@ def build_lstm_attention(
     (None, 3)
     """
     inputs = keras.Input((lookback, num_features), name="window")
-    sequence = keras.layers.LSTM(units, return_sequences=True, name="encoder")(inputs)
+    sequence = FusedLSTM(units, return_sequences=True, name="encoder")(inputs)
     # The last step, (B, 1, units); a Lambda would not load with safe_mode.
     last = keras.layers.Cropping1D((lookback - 1, 0), name="last_state")(sequence)
     summary = MultiHeadAttention(

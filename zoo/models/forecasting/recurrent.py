@@ -2,6 +2,8 @@
 
 import keras
 
+from zoo.layers import FusedLSTM
+
 
 def build_recurrent(
     lookback,
@@ -33,7 +35,7 @@ def build_recurrent(
     >>> model.output_shape
     (None, 3)
     """
-    recurrent = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    recurrent = {"lstm": FusedLSTM, "gru": keras.layers.GRU}[cell]
     inputs = keras.Input((lookback, num_features), name="window")
     x = inputs
     for i in range(layers):

@@ -2,6 +2,8 @@
 
 import keras
 
+from zoo.layers import FusedLSTM
+
 
 def build_seq2seq_lstm(lookback, horizon, num_features, units=64, dropout=0.0):
     """An LSTM encoder whose final state starts an LSTM decoder over H steps.
@@ -24,11 +26,11 @@ def build_seq2seq_lstm(lookback, horizon, num_features, units=64, dropout=0.0):
     (None, 3)
     """
     inputs = keras.Input((lookback, num_features), name="window")
-    encoded, state_h, state_c = keras.layers.LSTM(
-        units, return_state=True, name="encoder"
-    )(inputs)
+    encoded, state_h, state_c = FusedLSTM(units, return_state=True, name="encoder")(
+        inputs
+    )
     repeated = keras.layers.RepeatVector(horizon)(encoded)  # (B, H, units)
-    decoded = keras.layers.LSTM(units, return_sequences=True, name="decoder")(
+    decoded = FusedLSTM(units, return_sequences=True, name="decoder")(
         repeated, initial_state=[state_h, state_c]
     )
     if dropout:

@@ -78,3 +78,16 @@ def test_flop_count_and_crossover():
     assert mha_flops(1, 2, 1) == 2 * (4 * 2 + 2 * 4)
     assert _crossover([100, 1000], [1.0, 10.0], [10.0, 1.0]) == 316
     assert _crossover([100, 1000], [1.0, 2.0], [5.0, 5.0]) is None
+
+
+def test_lstm_bench_writes_json(tmp_path):
+    out = tmp_path / "lstm.json"
+    assert main(["lstm", "--quick", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["keras_lstm_samples_per_second"] > 0
+    assert result["torch_reference_samples_per_second"] > 0
+    expected = (
+        result["keras_lstm_samples_per_second"]
+        / result["torch_reference_samples_per_second"]
+    )
+    assert result["ratio_to_torch"] == pytest.approx(expected, rel=1e-2)

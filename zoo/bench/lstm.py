@@ -1,0 +1,108 @@
+"""`python -m zoo.bench lstm`: training throughput of the forecasting LSTM.
+
+The zoo's `lstm` forecaster (one LSTM layer and a dense head, Adam, MSE)
+trained with `fit` on the current backend, against a plain-PyTorch model of
+the same sizes (`torch.nn.LSTM` + `torch.nn.Linear`, Adam) trained in the same
+process: samples per second and their ratio (PyTorch = the anchor).
+"""
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+
+from zoo.models.forecasting import build_forecaster
+from zoo.runtime import library_versions, list_devices
+
+
+@dataclass
+class LstmBenchConfig:
+    """Every knob of the LSTM benchmark."""
+
+    batch: int = 64
+    lookback: int = 48  # steps per window
+    features: int = 8
+    units: int = 128
+    horizon: int = 3
+    batches: int = 20  # batches per timed epoch
+    repeats: int = 5  # timed epochs (median reported)
+
+
+def _data(config):
+    rng = np.random.default_rng(0)
+    n = config.batch * config.batches
+    x = rng.standard_normal((n, config.lookback, config.features)).astype("float32")
+    y = rng.standard_normal((n, config.horizon)).astype("float32")
+    return x, y
+
+
+def keras_samples_per_second(config):
+    x, y = _data(config)
+    model = build_forecaster(
+        "lstm", config.lookback, config.horizon, config.features, config.units
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.fit(x, y, batch_size=config.batch, epochs=1, verbose=0)  # warm-up
+    times = []
+    for _ in range(config.repeats):
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=config.batch, epochs=1, verbose=0, shuffle=False)
+        times.append(time.perf_counter() - start)
+    return len(x) / statistics.median(times)
+
+
+def torch_samples_per_second(config):
+    import torch
+
+    x, y = (torch.as_tensor(a) for a in _data(config))
+    lstm = torch.nn.LSTM(config.features, config.units, batch_first=True)
+    head = torch.nn.Linear(config.units, config.horizon)
+    parameters = [*lstm.parameters(), *head.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=1e-3)
+
+    def epoch():
+        for i in range(config.batches):
+            rows = slice(i * config.batch, (i + 1) * config.batch)
+            optimizer.zero_grad()
+            output, _ = lstm(x[rows])
+            loss = torch.nn.functional.mse_loss(head(output[:, -1]), y[rows])
+            loss.backward()
+            optimizer.step()
+
+    epoch()  # warm-up
+    times = []
+    for _ in range(config.repeats):
+        start = time.perf_counter()
+        epoch()
+        times.append(time.perf_counter() - start)
+    return len(x) / statistics.median(times)
+
+
+def run(config):
+    """Keras, then the PyTorch reference, in this process; a JSON-ready dict."""
+    ours = keras_samples_per_second(config)
+    reference = torch_samples_per_second(config)
+    return {
+        "backend": keras.backend.backend(),
+        "versions": library_versions(),
+        "devices": list_devices(),
+        "config": asdict(config),
+        "keras_lstm_samples_per_second": round(ours, 1),
+        "torch_reference_samples_per_second": round(reference, 1),
+        "ratio_to_torch": round(ours / reference, 3),
+    }
+
+
+def print_report(result):
+    c = result["config"]
+    print(
+        f"\nLSTM training, batch {c['batch']}, lookback {c['lookback']}, "
+        f"{c['features']} features, {c['units']} units, Adam"
+    )
+    ours = result["keras_lstm_samples_per_second"]
+    reference = result["torch_reference_samples_per_second"]
+    print(f"  keras ({result['backend']}): {ours:>9.1f} samples/s")
+    print(f"  plain PyTorch nn.LSTM:  {reference:>9.1f} samples/s")
+    print(f"  ratio to PyTorch:       {result['ratio_to_torch']:>9.3f}")
