@@ -180,7 +180,8 @@ def load_travel_times(
     """Reads travel times from `path` (default: the embedded Oregon data).
 
     Args:
-        path: str, path-like or None. A .csv, .parquet or .h5 file.
+        path: str, path-like or None. A .csv, .parquet or .h5 file, or
+            `"synthetic"` for `zoo.data.synthetic.synthetic_travel_times()`.
         time_col, value_col, series_col: column names; see `to_long`.
         series: str or None. Keep only this series id.
 
@@ -197,6 +198,10 @@ def load_travel_times(
     >>> sorted(frame.columns), frame["series"].nunique()
     (['series', 'time', 'value'], 6)
     """
+    if path is not None and str(path) == "synthetic":
+        from zoo.data.synthetic import synthetic_travel_times
+
+        return _finish(synthetic_travel_times(), series)
     path = pathlib.Path(path) if path is not None else EMBEDDED_PATH
     if not path.is_file():
         if path == EMBEDDED_PATH:
@@ -210,6 +215,11 @@ def load_travel_times(
         long = _wide_to_long(table)
     else:
         long = to_long(table, time_col, value_col, series_col)
+    return _finish(long, series)
+
+
+def _finish(long, series):
+    """Selects `series`, checks for data, averages duplicates, sorts."""
     if series is not None:
         available = sorted(long["series"].unique())
         if str(series) not in available:
