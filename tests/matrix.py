@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 BACKENDS = ("jax", "torch", "tensorflow")
@@ -26,28 +27,49 @@ def count(summary, word):
     return int(match.group(1)) if match else 0
 
 
-def run_pytest(backend, extra_args):
+def start_pytest(backend, extra_args):
+    """Starts the suite for one backend; its output goes to a temporary file."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args]
-    print(f"\n===== KERAS_BACKEND={backend}: {' '.join(cmd[1:])}", flush=True)
-    start = time.monotonic()
-    process = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return {
+        "backend": backend,
+        "process": process,
+        "log": log,
+        "cmd": " ".join(cmd[1:]),
+        "start": time.monotonic(),
+    }
+
+
+def finish_pytest(run):
+    """Waits, prints the backend's whole output, returns (code, summary, s)."""
+    code = run["process"].wait()
+    seconds = time.monotonic() - run["start"]
+    run["log"].seek(0)
+    print(f"\n===== KERAS_BACKEND={run['backend']}: {run['cmd']}", flush=True)
     summary = ""
-    for line in process.stdout:
+    for line in run["log"]:
         sys.stdout.write(line)
         found = SUMMARY.search(line)
         if found:
             summary = found.group(1)
-    process.wait()
-    return process.returncode, summary, time.monotonic() - start
+    run["log"].close()
+    sys.stdout.flush()
+    return code, summary, seconds
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--no-lint", action="store_true", help="skip ruff")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="backends run at once (JAX spends much of its time compiling on one "
+        "core, so two overlap well on a 2-core machine)",
+    )
     args, extra = parser.parse_known_args()
     backends = [b for b in args.backends.split(",") if b]
     unknown = sorted(set(backends) - set(BACKENDS))
@@ -65,8 +87,20 @@ def main():
 
     rows, totals = [], {"passed": 0, "failed": 0, "skipped": 0}
     wall = time.monotonic()
+    running = [start_pytest(b, extra) for b in backends[: max(1, args.jobs)]]
+    queue = backends[len(running) :]
+    results = {}
+    while running:
+        done = [r for r in running if r["process"].poll() is not None]
+        if not done:
+            time.sleep(0.5)
+            continue
+        running.remove(done[0])
+        results[done[0]["backend"]] = finish_pytest(done[0])
+        if queue:
+            running.append(start_pytest(queue.pop(0), extra))
     for backend in backends:
-        code, summary, seconds = run_pytest(backend, extra)
+        code, summary, seconds = results[backend]
         # pytest exit 5 = no tests collected: a matrix that ran nothing fails.
         ok = code == 0
         failed |= not ok

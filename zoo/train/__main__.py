@@ -129,7 +129,6 @@ def run_one(args, parser):
     else:
         config = TrainConfig(task=args.task, **{n: getattr(args, n) for n in SETTINGS})
         out = args.out or os.path.join("runs", f"{args.task}-{args.model}-{_stamp()}")
-    print(f"run directory: {out}", flush=True)
     return out, train_and_evaluate(config, out, resume=args.resume)
 
 

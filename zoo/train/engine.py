@@ -140,6 +140,7 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     }
     os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
     write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    print(f"run directory: {workdir} ({task.summary(data)})", flush=True)
 
     train_x, train_y = task.arrays(data, "train")
     val_x, val_y = task.arrays(data, "val")
