@@ -75,7 +75,9 @@ class TaylorFeatureMap(FeatureMap):
         outer = ops.expand_dims(half, -1) * ops.expand_dims(half, -2)  # (..., D, D)
         outer = ops.reshape(outer, (*ops.shape(x)[:-1], dim * dim))
         if self.symmetric:
-            outer = ops.take(outer, self._triu_index, axis=-1) * self._triu_weight
+            index = ops.convert_to_tensor(self._triu_index)
+            weight = ops.convert_to_tensor(self._triu_weight, dtype=outer.dtype)
+            outer = ops.take(outer, index, axis=-1) * weight
         ones = ops.ones_like(x[..., :1])
         return ops.concatenate([ones, x, outer], axis=-1)
 
