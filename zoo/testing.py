@@ -15,19 +15,14 @@ from keras import ops
 
 def _symbolic_inputs(input_data):
     """One `keras.Input` per distinct array (the same array -> the same Input)."""
-    by_id, symbolic = {}, {}
+    by_id, symbolic, model_inputs, feed = {}, {}, {}, {}
     for name, array in input_data.items():
         if id(array) not in by_id:
             by_id[id(array)] = keras.Input(
                 shape=array.shape[1:], dtype=str(array.dtype), name=name
             )
+            model_inputs[name], feed[name] = by_id[id(array)], array
         symbolic[name] = by_id[id(array)]
-    model_inputs = {tensor.name: tensor for tensor in by_id.values()}
-    feed = {
-        tensor.name: input_data[name]
-        for name, tensor in symbolic.items()
-        if tensor.name == name
-    }
     return symbolic, model_inputs, feed
 
 

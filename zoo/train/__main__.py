@@ -194,16 +194,12 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 130
-    row = get_row(args.task, result)
+    from zoo.train.engine import get_task
+
+    row = get_task(args.task).table_row(result)
     print("\n" + "\n".join(f"{k:>20}: {v}" for k, v in row.items()))
     print(f"wrote {out}")
     return 0
-
-
-def get_row(task, result):
-    from zoo.train.engine import get_task
-
-    return get_task(task).table_row(result)
 
 
 if __name__ == "__main__":

@@ -106,13 +106,17 @@ class HistoryTracker(keras.callbacks.Callback):
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
         self.rows.append(row)
         self._write()
-        losses = [float(r["val_loss"]) for r in self.rows]
-        best = min(range(len(losses)), key=losses.__getitem__)
-        if best == len(losses) - 1:
+        best = self.best_index()
+        if best == len(self.rows) - 1:
             self.model.save_weights(self.best_path)
-        elif len(losses) - 1 - best >= self.patience:
+        elif len(self.rows) - 1 - best >= self.patience:
             self.stopped_early_at = epoch
             self.model.stop_training = True
+
+    def best_index(self):
+        """Index in `rows` of the epoch with the lowest validation loss."""
+        losses = [float(r["val_loss"]) for r in self.rows]
+        return min(range(len(losses)), key=losses.__getitem__)
 
     def _write(self):
         fields = list(self.rows[-1].keys())

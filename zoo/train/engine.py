@@ -208,11 +208,7 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         {
             "task": config.task,
             "epochs_run": len(tracker.rows),
-            "best_epoch": 1
-            + min(
-                range(len(tracker.rows)),
-                key=lambda i: float(tracker.rows[i]["val_loss"]),
-            ),
+            "best_epoch": 1 + tracker.best_index(),
             "train_seconds_this_process": round(seconds, 1),
             "backend": keras.backend.backend(),
         }
