@@ -212,6 +212,35 @@ def test_data_parallel_on_two_cpu_devices_matches_one_device(tmp_path):
     np.testing.assert_allclose(losses[2], losses[1], rtol=1e-3)
 
 
+@pytest.mark.jax_only
+def test_data_parallel_batch_larger_than_the_data_writes_nothing(tmp_path):
+    # A subprocess: set_distribution is global to the process.
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zoo.train",
+            "traffic",
+            "--series",
+            "448838574",
+            "--batch-size",
+            "4096",
+            "--distribute",
+            "data-parallel",
+            "--out",
+            str(run),
+        ],
+        env=subprocess_env("jax"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert "exceeds the" in done.stderr and "Traceback" not in done.stderr
+    assert not run.exists()
+
+
 @pytest.mark.skipif(BACKEND == "jax", reason="data-parallel is supported on jax")
 def test_data_parallel_elsewhere_is_a_clear_error(tmp_path, capsys):
     run = tmp_path / "run"

@@ -12,7 +12,6 @@
 
 import json
 import os
-import shutil
 import time
 
 import keras
@@ -138,10 +137,6 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         "versions": library_versions(),
         "data_summary": task.summary(data),
     }
-    os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
-    write_json(os.path.join(workdir, "config.json"), config.to_dict())
-    print(f"run directory: {workdir} ({task.summary(data)})", flush=True)
-
     train_x, train_y = task.arrays(data, "train")
     val_x, val_y = task.arrays(data, "val")
     val_batch = config.batch_size
@@ -154,6 +149,11 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
                 "training windows; pass a smaller one"
             )
         val_batch = max(sharded, min(val_batch, len(val_x) // sharded * sharded))
+    # Every check on the input is done: only now does the run directory exist.
+    os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
+    write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    summary = config.environment["data_summary"]
+    print(f"run directory: {workdir} ({summary})", flush=True)
     train = EpochSeededShuffle(
         train_x, train_y, config.batch_size, config.seed, drop_remainder=bool(sharded)
     )
@@ -194,7 +194,6 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             f"{tracker.diverged_at + 1}; {workdir}/model.keras keeps {kept}; "
             "lower --learning-rate or check the data"
         )
-    shutil.rmtree(os.path.join(workdir, "backup"), ignore_errors=True)
     if tracker.rows:
         figures.loss_curves(
             tracker.rows,
