@@ -58,6 +58,18 @@ def test_missing_targets_are_masked_and_inputs_filled():
     assert all(np.isfinite(w.targets).all() for w in every.values())
 
 
+def test_a_gap_at_the_start_of_a_run_does_not_leak_later_readings():
+    frame = daily_runs(days=10, series=("a",))
+    frame.loc[0, "value"] = np.nan  # day 0, 06:00: the run's first reading
+    frame.loc[1, "value"] = 999.0  # 07:00: the target of the first window
+    windows, scaler, _ = make_windows(frame, lookback=1, horizon=1)
+    first = windows["train"]
+    assert first.target_seconds[0, 0] == 999.0
+    # The input is the training mean (standardized: 0), not the 999 target.
+    assert first.inputs[0, 0, 0] == pytest.approx(0.0, abs=1e-6)
+    assert first.last_seconds[0] == pytest.approx(scaler.mean["a"])
+
+
 def test_time_features_and_step():
     features = time_features(pd.to_datetime(["2024-03-04 00:00", "2024-03-04 06:00"]))
     np.testing.assert_allclose(features[:, [0, 2]], [[0, 1], [1, 0]], atol=1e-6)

@@ -62,6 +62,15 @@ def parse_args(argv):
 def build_lstm_config(args):
     from zoo.bench.lstm import LstmBenchConfig
 
+    ignored = [
+        f"--{n}"
+        for n in ("length", "dim", "heads", "lengths")
+        if getattr(args, n) is not None
+    ]
+    if ignored:
+        raise ValueError(
+            f"{', '.join(ignored)}: options of the attention benchmark only"
+        )
     config = LstmBenchConfig()
     if args.quick:
         config = LstmBenchConfig(lookback=12, units=16, batches=3, repeats=2)

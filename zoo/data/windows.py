@@ -4,7 +4,8 @@ A series is cut into *runs*: maximal stretches of readings spaced exactly by
 the series' regular step (the most common time difference). The embedded
 Oregon data has one run per day (06:00-19:00), so the overnight gap splits
 runs and no window spans it. Within a run, a missing value (NaN, or 0 in
-METR-LA files) is filled forward in the inputs and masked in the targets,
+METR-LA files) is filled forward in the inputs (with the series' training
+mean before a run's first reading) and masked in the targets,
 so metrics ignore it (the DCRNN convention).
 
 Each window: `lookback` input steps of 5 features (the series' standardized
@@ -187,9 +188,13 @@ def make_windows(frame, lookback, horizon, fractions=(0.7, 0.1, 0.2)):
                 continue
             piece = group.iloc[run]
             seconds = piece["value"].to_numpy(dtype="float64")
-            filled = pd.Series(seconds).ffill().bfill().to_numpy()
-            if np.isnan(filled).all():
+            if np.isnan(seconds).all():
                 continue
+            # Forward fill only: a backward fill would copy later readings,
+            # possibly the window's own targets, into its inputs. Gaps at the
+            # start of a run take the series' training mean instead.
+            filled = pd.Series(seconds).ffill().to_numpy()
+            filled = np.where(np.isnan(filled), scaler.mean[series], filled)
             scaled = scaler.transform(filled, np.full(len(run), series))
             features = np.concatenate(
                 [scaled[:, None].astype("float32"), time_features(piece["time"])],
