@@ -160,6 +160,75 @@ class MultiHeadAttention(ProjectedAttention):
         out = ops.einsum("bhts,bshd->bthd", dropped, v)  # (B, T, H, d_v)
         return out, weights
 
+    # -- incremental decoding (key/value cache) --------------------------------
+
+    def get_initial_state(self, batch_size):
+        """The empty key/value cache for `batch_size` sequences.
+
+        Args:
+            batch_size: int.
+
+        Returns:
+            Tuple `(K, V)`: zeros `(B, 0, H, d_h)` and `(B, 0, H, d_v)`.
+        """
+        if not self.built:
+            raise ValueError(
+                "get_initial_state: the layer is not built; call it once on "
+                "inputs (or call build()) first"
+            )
+        heads = self.num_heads
+        return (
+            ops.zeros(
+                (batch_size, 0, heads, self._qk_dim_resolved), self.compute_dtype
+            ),
+            ops.zeros(
+                (batch_size, 0, heads, self._value_dim_resolved), self.compute_dtype
+            ),
+        )
+
+    def step(self, query, state, value=None, key=None):
+        """Causal self-attention of new tokens over the cache and themselves.
+
+        The keys and values of the new tokens are projected once and appended
+        to the cache, so generating token t costs O(t d) instead of
+        recomputing all t tokens (O(t^2 d)). New token i (of `T_new`) sees
+        the cached tokens and new tokens 0..i, exactly as
+        `call(..., use_causal_mask=True)` on the whole sequence.
+
+        Args:
+            query: `(B, T_new, d)` new tokens.
+            state: `(K, V)` from `get_initial_state` or a previous `step`.
+            value: `(B, T_new, d_v_in)`; defaults to `query`.
+            key: defaults to `value`.
+
+        Returns:
+            Tuple `(output, new_state)`: `(B, T_new, output_shape)` and the
+            cache extended by `T_new` positions.
+        """
+        value = query if value is None else value
+        if not self.built:
+            self.build(query.shape, value.shape, None if key is None else key.shape)
+        self._check_rank3("query", query.shape)
+        if len(state) != 2:
+            raise ValueError(
+                "state: expected the pair (K, V) from get_initial_state. "
+                f"Received {len(state)} items"
+            )
+        query = ops.cast(query, self.compute_dtype)
+        value = query if value is query else ops.cast(value, self.compute_dtype)
+        if key is not None:
+            key = ops.cast(key, self.compute_dtype)
+        q, k, v = self._project(query, value, key)
+        k = ops.concatenate([ops.cast(state[0], k.dtype), k], axis=1)
+        v = ops.concatenate([ops.cast(state[1], v.dtype), v], axis=1)
+        new_len, total = ops.shape(q)[1], ops.shape(k)[1]
+        mask = None
+        if new_len > 1:
+            rows = ops.arange(new_len)[:, None] + (total - new_len)
+            mask = ops.expand_dims(rows >= ops.arange(total)[None, :], 0)
+        out, _ = self._attend(q, k, v, attention_mask=mask)
+        return self._output(out), (k, v)
+
     def get_config(self):
         config = super().get_config()
         config["flash_attention"] = self.flash_attention

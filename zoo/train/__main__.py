@@ -56,6 +56,32 @@ def build_parser():
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--preset", choices=sorted(PRESETS), default=defaults.preset)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    chat = parser.add_argument_group("chatbot")
+    chat.add_argument(
+        "--corpus",
+        choices=["chatterbot", "cornell", "convokit", "tsv"],
+        default=defaults.corpus,
+        help="chatterbot: embedded; cornell: --data FOLDER or the Keras cache; "
+        "convokit: utterances.jsonl; tsv: input<TAB>response rows",
+    )
+    chat.add_argument(
+        "--language", default=defaults.language, help="chatterbot-corpus language"
+    )
+    chat.add_argument("--level", choices=["word", "char"], default=defaults.level)
+    chat.add_argument(
+        "--max-tokens", type=int, help="longest side kept (10 on Cornell, 20 else)"
+    )
+    chat.add_argument(
+        "--min-count", type=int, help="rarer words trimmed (3 on Cornell, 1 else)"
+    )
+    chat.add_argument(
+        "--attention-score",
+        choices=["dot", "general", "additive"],
+        default=defaults.attention_score,
+        help="lstm-attention score (Luong dot/general, Bahdanau additive)",
+    )
+    chat.add_argument("--num-heads", type=int, default=defaults.num_heads)
+    chat.add_argument("--num-layers", type=int, default=defaults.num_layers)
     parser.add_argument(
         "--out", help="run directory (default: runs/<task>-<model>-<stamp>)"
     )
@@ -92,11 +118,20 @@ SETTINGS = (
     "preset",
     "seed",
     "distribute",
+    "corpus",
+    "language",
+    "level",
+    "max_tokens",
+    "min_count",
+    "attention_score",
+    "num_heads",
+    "num_layers",
 )
 
 
 def _check_numbers(args):
-    for name in ("lookback", "horizon", "epochs", "units", "patience", "batch_size"):
+    numbers = ("lookback", "horizon", "epochs", "units", "patience", "batch_size")
+    for name in (*numbers, "max_tokens", "min_count", "num_heads", "num_layers"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ZooError(f"--{name.replace('_', '-')} must be >= 1, got {value}")

@@ -22,7 +22,7 @@ class EpochSeededShuffle(keras.utils.PyDataset):
     ran, so a resumed run sees the same batches as an uninterrupted one.
 
     Args:
-        x: numpy array (N, ...).
+        x: numpy array (N, ...) or a tuple of them (several model inputs).
         y: numpy array (N, ...).
         batch_size: int.
         seed: int.
@@ -40,16 +40,21 @@ class EpochSeededShuffle(keras.utils.PyDataset):
 
     def __len__(self):
         if self.drop_remainder:
-            return len(self.x) // self.batch_size
-        return math.ceil(len(self.x) / self.batch_size)
+            return self._count() // self.batch_size
+        return math.ceil(self._count() / self.batch_size)
+
+    def _count(self):
+        return len(self.x[0] if isinstance(self.x, tuple) else self.x)
 
     def __getitem__(self, index):
         import numpy as np
 
-        order = np.arange(len(self.x))
+        order = np.arange(self._count())
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
         rows = order[index * self.batch_size : (index + 1) * self.batch_size]
+        if isinstance(self.x, tuple):
+            return tuple(x[rows] for x in self.x), self.y[rows]
         return self.x[rows], self.y[rows]
 
 

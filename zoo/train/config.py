@@ -9,6 +9,13 @@ PRESETS = {
     "quick": {"epochs": 25, "units": 32, "patience": 5},
     "full": {"epochs": 150, "units": 64, "patience": 15},
 }
+# Tasks whose presets differ from PRESETS.
+TASK_PRESETS = {
+    "chatbot": {
+        "quick": {"epochs": 30, "units": 64, "patience": 6},
+        "full": {"epochs": 100, "units": 128, "patience": 10},
+    },
+}
 
 
 @dataclass
@@ -42,12 +49,21 @@ class TrainConfig:
     learning_rate: float = 3e-3  # Adam; the data is standardized per series
     seed: int = 0  # weights, shuffling and splits are all derived from it
     distribute: str | None = None  # "data-parallel": all local devices (JAX)
+    # -- chatbot task ----------------------------------------------------------
+    corpus: str = "chatterbot"  # chatterbot (embedded) | cornell | convokit | tsv
+    language: str = "english"  # chatterbot-corpus language folder
+    level: str = "word"  # word | char tokens
+    max_tokens: int | None = None  # longest side kept (None: 10 Cornell, 20 else)
+    min_count: int | None = None  # rarer words trimmed (None: 3 Cornell, 1 else)
+    attention_score: str = "general"  # lstm-attention: dot | general | additive
+    num_heads: int = 4  # transformer heads
+    num_layers: int = 2  # transformer blocks per side
     # -- filled in by the engine ----------------------------------------------
     environment: dict = field(default_factory=dict)
 
     def resolved(self):
         """A copy with the preset's values filled in where unset."""
-        preset = PRESETS[self.preset]
+        preset = TASK_PRESETS.get(self.task, PRESETS)[self.preset]
         updates = {k: v for k, v in preset.items() if getattr(self, k) is None}
         return dataclasses.replace(self, **updates)
 

@@ -22,10 +22,11 @@ from zoo.io import atomic_path, write_json
 from zoo.runtime import library_versions, list_devices
 from zoo.train import figures
 from zoo.train.callbacks import EpochSeededShuffle, HistoryTracker, SetEpoch
+from zoo.train.chatbot_task import ChatbotTask
 from zoo.train.config import TrainConfig
 from zoo.train.traffic_task import TrafficTask
 
-TASKS = {"traffic": TrafficTask()}
+TASKS = {"traffic": TrafficTask(), "chatbot": ChatbotTask()}
 
 
 class TrainingDiverged(ZooError):
@@ -143,12 +144,12 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     if sharded:
         # Sharded batches must all be full: the last, smaller one is left out,
         # and a small validation split gets batches it can fill.
-        if len(train_x) < config.batch_size:
+        if len(train_y) < config.batch_size:
             raise ZooError(
-                f"--batch-size {config.batch_size} exceeds the {len(train_x)} "
+                f"--batch-size {config.batch_size} exceeds the {len(train_y)} "
                 "training windows; pass a smaller one"
             )
-        val_batch = max(sharded, min(val_batch, len(val_x) // sharded * sharded))
+        val_batch = max(sharded, min(val_batch, len(val_y) // sharded * sharded))
     # Every check on the input is done: only now does the run directory exist.
     os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
     write_json(os.path.join(workdir, "config.json"), config.to_dict())
@@ -178,7 +179,9 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         # would reorder batches with Python's global RNG, which a resumed
         # process does not share with the interrupted one.
         shuffle=False,
-        callbacks=[SetEpoch(train), tracker, backup],
+        # Task callbacks add their metrics to the logs before the tracker
+        # writes the epoch's row.
+        callbacks=[SetEpoch(train), *task.callbacks(config, data), tracker, backup],
         verbose=verbose,
     )
     seconds = time.perf_counter() - started
@@ -199,9 +202,14 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             tracker.rows,
             os.path.join(workdir, "figures", "loss.png"),
             f"{config.task} / {config.model}",
+            task.loss_label,
         )
     result = task.evaluate(
-        lambda x: _predict(model, x, config.batch_size, sharded), data, config, workdir
+        model,
+        lambda x: _predict(model, x, config.batch_size, sharded),
+        data,
+        config,
+        workdir,
     )
     result.update(
         {

@@ -15,20 +15,21 @@ def save(figure, path):
     plt.close(figure)
 
 
-def loss_curves(rows, path, title):
+def loss_curves(rows, path, title, ylabel="loss"):
     """Training and validation loss per epoch.
 
     Args:
         rows: list of dicts with `epoch`, `loss`, `val_loss`.
         path: output PNG.
         title: str.
+        ylabel: str, what the loss is.
     """
     figure, axis = plt.subplots(figsize=(6, 3.6))
     epochs = [int(r["epoch"]) + 1 for r in rows]
     for key, label in (("loss", "train"), ("val_loss", "validation")):
         axis.plot(epochs, [float(r[key]) for r in rows], marker=".", label=label)
     axis.set_xlabel("epoch")
-    axis.set_ylabel("masked MSE (standardized)")
+    axis.set_ylabel(ylabel)
     axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend()
@@ -55,5 +56,44 @@ def forecast_vs_actual(times, actual, forecasts, path, title):
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.autofmt_xdate()
+    figure.tight_layout()
+    save(figure, path)
+
+
+def similarity_curves(rows, keys, path, title):
+    """Validation similarities per epoch (one line per key of `rows`)."""
+    figure, axis = plt.subplots(figsize=(6, 3.6))
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    for key in keys:
+        label = key.removeprefix("val_").replace("_", "-")
+        axis.plot(epochs, [float(r[key]) for r in rows], marker=".", label=label)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("similarity (validation, greedy)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    save(figure, path)
+
+
+def attention_heatmap(weights, input_tokens, reply_tokens, path, title):
+    """Attention of each reply token (rows) over the input tokens (columns).
+
+    Args:
+        weights: (len(reply_tokens), len(input_tokens)) array.
+        input_tokens, reply_tokens: lists of str (axis labels).
+        path: output PNG.
+        title: str.
+    """
+    figure, axis = plt.subplots(
+        figsize=(1.2 + 0.45 * len(input_tokens), 1.2 + 0.35 * len(reply_tokens))
+    )
+    image = axis.imshow(weights, cmap="viridis", vmin=0.0, aspect="auto")
+    axis.set_xticks(range(len(input_tokens)), input_tokens, rotation=60, ha="right")
+    axis.set_yticks(range(len(reply_tokens)), reply_tokens)
+    axis.set_xlabel("input")
+    axis.set_ylabel("reply")
+    axis.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axis, fraction=0.05)
     figure.tight_layout()
     save(figure, path)

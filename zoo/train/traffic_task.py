@@ -37,6 +37,7 @@ class TrafficTask:
     models = tuple(FORECASTERS)
     default_suite = ("lstm", "gru", "stacked-lstm", "seq2seq-lstm", "lstm-attention")
     loss = staticmethod(masked_mse)
+    loss_label = "masked MSE (standardized)"
 
     def prepare(self, config):
         frame = load_travel_times(
@@ -67,7 +68,10 @@ class TrafficTask:
             f"{sizes['train']}/{sizes['val']}/{sizes['test']}"
         )
 
-    def evaluate(self, predict, data, config, run_dir):
+    def callbacks(self, config, data):
+        return []
+
+    def evaluate(self, model, predict, data, config, run_dir):
         """Test metrics of the model and the baselines; figures; scaler."""
         test = data.windows["test"]
         scaled = np.asarray(predict(test.inputs), dtype="float64")

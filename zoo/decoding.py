@@ -1,0 +1,211 @@
+"""Decoding a seq2seq model: greedy, beam search, top-k and top-p sampling.
+
+Every decoder drives a `zoo.models.seq2seq.Seq2SeqGenerator`: the encoder
+runs once, then one token per step with the model's cache (LSTM state,
+key/value cache, linear attention's recurrent state). `cached=False` runs
+the naive reference instead (the whole model on the whole prefix each
+step); both give the same tokens, which the tests check on every backend.
+
+Example:
+>>> ids = greedy(generator, sources, max_length=20)  # doctest: +SKIP
+"""
+
+import math
+
+import numpy as np
+from keras import ops
+
+from zoo.data.text import EOS_ID, PAD_ID, SOS_ID
+from zoo.errors import ZooError
+
+DECODERS = ("greedy", "beam", "top-k", "top-p")
+
+
+def _numpy(x):
+    """Logits as float64 numpy; PAD and SOS can never be generated."""
+    logits = np.array(ops.convert_to_numpy(x), dtype="float64")
+    logits[:, [PAD_ID, SOS_ID]] = -np.inf
+    return logits
+
+
+def _log_softmax(logits):
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def _run(generator, sources, max_length, choose, cached=True):
+    """Shared loop: `choose(logits (B, V) float64) -> ids (B,)` each step."""
+    sources = np.asarray(sources, dtype="int32")
+    batch = len(sources)
+    output = np.full((batch, max_length), PAD_ID, dtype="int32")
+    done = np.zeros(batch, dtype=bool)
+    tokens = np.full((batch, 1), SOS_ID, dtype="int32")
+    if cached:
+        memory = generator.encode(sources)
+        state = generator.initial_state(memory)
+    for t in range(max_length):
+        if cached:
+            logits, state = generator.step(tokens, state, memory)
+        else:
+            prefix = np.concatenate([np.full((batch, 1), SOS_ID), output[:, :t]], 1)
+            logits = generator.recompute(sources, prefix.astype("int32"))
+        chosen = np.where(done, PAD_ID, choose(_numpy(logits)))
+        output[:, t] = chosen
+        done |= chosen == EOS_ID
+        if done.all():
+            break
+        tokens = chosen[:, None].astype("int32")
+    return output
+
+
+def greedy(generator, sources, max_length=20, cached=True):
+    """The most likely token at every step (sheet B1's decoder).
+
+    Args:
+        generator: Seq2SeqGenerator.
+        sources: int array `(B, S)` of input ids (0 = padding).
+        max_length: int, tokens generated at most (EOS included).
+        cached: bool. False recomputes the full model every step (reference).
+
+    Returns:
+        int array `(B, max_length)`: ids, EOS then PAD after the end.
+    """
+    return _run(generator, sources, max_length, lambda lp: lp.argmax(-1), cached)
+
+
+def _filter_logits(logits, top_k=None, top_p=None):
+    """Logits outside the top k / the top-p nucleus set to -inf."""
+    logits = logits.copy()
+    if top_k:
+        kth = np.sort(logits, axis=-1)[:, -min(top_k, logits.shape[-1])][:, None]
+        logits[logits < kth] = -np.inf
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-logits, axis=-1)
+        sorted_logits = np.take_along_axis(logits, order, -1)
+        probs = np.exp(_log_softmax(sorted_logits))
+        # Keep the smallest prefix whose mass reaches top_p (at least 1 token).
+        drop_sorted = np.cumsum(probs, -1) - probs >= top_p
+        drop = np.zeros_like(drop_sorted)
+        np.put_along_axis(drop, order, drop_sorted, -1)
+        logits[drop] = -np.inf
+    return logits
+
+
+def sample(
+    generator, sources, max_length=20, top_k=None, top_p=None, temperature=1.0, seed=0
+):
+    """Samples each token from the (filtered) softmax of logits / temperature.
+
+    Args:
+        generator, sources, max_length: as in `greedy`.
+        top_k: int or None, keep the k most likely tokens.
+        top_p: float in (0, 1] or None, keep the smallest set of most likely
+            tokens whose probability reaches top_p (nucleus sampling).
+        temperature: float > 0.
+        seed: int; the same seed gives the same replies.
+
+    Returns:
+        int array `(B, max_length)`.
+    """
+    if not temperature > 0:
+        raise ZooError(f"--temperature must be > 0, got {temperature}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ZooError(f"--top-p must be in (0, 1], got {top_p}")
+    if top_k is not None and top_k < 1:
+        raise ZooError(f"--top-k must be >= 1, got {top_k}")
+    rng = np.random.default_rng(seed)
+
+    def choose(logits):
+        probs = np.exp(_log_softmax(_filter_logits(logits / temperature, top_k, top_p)))
+        cumulative = np.cumsum(probs, -1)
+        draws = rng.random((len(probs), 1)) * cumulative[:, -1:]
+        return (cumulative < draws).sum(-1).clip(max=probs.shape[-1] - 1)
+
+    return _run(generator, sources, max_length, choose)
+
+
+def _length_penalty(length, alpha):
+    """GNMT's ((5 + |Y|) / 6)^alpha; alpha = 0 ranks by total log-probability."""
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+def beam_search(generator, sources, max_length=20, width=4, length_penalty=0.6):
+    """Keeps the `width` best prefixes per input; returns the best finished one.
+
+    Hypotheses are ranked by log-probability / `_length_penalty(length)`.
+    One input at a time, the beam being the batch.
+
+    Args:
+        generator, sources, max_length: as in `greedy`.
+        width: int >= 1; width 1 equals greedy search.
+        length_penalty: float alpha >= 0.
+
+    Returns:
+        int array `(B, max_length)`.
+    """
+    if width < 1:
+        raise ZooError(f"--beam-width must be >= 1, got {width}")
+    sources = np.asarray(sources, dtype="int32")
+    output = np.full((len(sources), max_length), PAD_ID, dtype="int32")
+    for row, source in enumerate(sources):
+        best = _beam_one(generator, source[None], max_length, width, length_penalty)
+        output[row, : len(best)] = best
+    return output
+
+
+def _beam_one(generator, source, max_length, width, alpha):
+    memory = generator.encode(source)
+    state = generator.initial_state(memory)
+    beams = [([], 0.0)]  # (tokens, log-probability)
+    finished = []
+    tokens = np.full((1, 1), SOS_ID, dtype="int32")
+    for t in range(max_length):
+        logits, state = generator.step(tokens, state, memory)
+        log_probs = _log_softmax(_numpy(logits))
+        scores = np.array([score for _, score in beams])[:, None] + log_probs
+        flat = np.argsort(-scores, axis=None, kind="stable")[: 2 * width]
+        parents, ids = np.unravel_index(flat, scores.shape)
+        survivors = []
+        for parent, token in zip(parents, ids, strict=True):
+            hypothesis = (beams[parent][0] + [int(token)], float(scores[parent, token]))
+            if token == EOS_ID or t == max_length - 1:
+                length = len(hypothesis[0])
+                finished.append(
+                    (hypothesis[1] / _length_penalty(length, alpha), hypothesis[0])
+                )
+            else:
+                survivors.append((parent, hypothesis))
+            if len(survivors) == width:
+                break
+        best_finished = max((s for s, _ in finished), default=-math.inf)
+        # Stop when no live beam can still beat the best finished hypothesis
+        # (log-probabilities only fall, and the penalty is at most its bound).
+        bound = max(
+            (h[1] / _length_penalty(max_length, alpha) for _, h in survivors),
+            default=-math.inf,
+        )
+        if not survivors or (len(finished) >= width and bound <= best_finished):
+            break
+        beams = [h for _, h in survivors]
+        rows = [parent for parent, _ in survivors]
+        state = generator.reorder(state, rows)
+        if t == 0 or len(rows) != len(tokens):
+            memory = generator.reorder(memory, np.zeros(len(rows), dtype="int32"))
+        tokens = np.array([[h[0][-1]] for h in beams], dtype="int32")
+    return max(finished)[1]
+
+
+def decode(generator, sources, method="greedy", max_length=20, **options):
+    """Dispatches to one of DECODERS by name.
+
+    Args:
+        method: "greedy", "beam", "top-k" or "top-p".
+        **options: width/length_penalty (beam), top_k/top_p/temperature/seed.
+    """
+    if method == "greedy":
+        return greedy(generator, sources, max_length)
+    if method == "beam":
+        return beam_search(generator, sources, max_length, **options)
+    if method in ("top-k", "top-p"):
+        return sample(generator, sources, max_length, **options)
+    raise ZooError(f"--decoder: unknown {method!r}; choose from {list(DECODERS)}")
