@@ -30,7 +30,9 @@ run: $(STAMP)
 bench: $(STAMP)
 	for b in jax torch tensorflow; do \
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench attention --out reports/bench/attention-$$b.json && \
-		KERAS_BACKEND=$$b $(PY) -m zoo.bench lstm --out reports/bench/lstm-$$b.json || exit 1; \
+		KERAS_BACKEND=$$b $(PY) -m zoo.bench lstm --out reports/bench/lstm-$$b.json && \
+		KERAS_BACKEND=$$b $(PY) -m zoo.bench seq2seq --out reports/bench/seq2seq-$$b.json && \
+		KERAS_BACKEND=$$b $(PY) -m zoo.bench decode --out reports/bench/decode-$$b.json || exit 1; \
 	done
 
 test: $(STAMP)

@@ -1,7 +1,6 @@
 """Seq2seq chatbots: incremental decoding equals full recomputation, the
 decoders against brute force, attention scores against numpy, saving."""
 
-
 import keras
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""`python -m zoo.bench {attention,lstm} [--out FILE.json] [--quick]`.
+"""`python -m zoo.bench {attention,lstm,seq2seq,decode} [--out FILE.json] [--quick]`.
 
 Prints a table and writes the results as JSON (attention: and a PNG plot
 beside it). The backend is Keras' (set KERAS_BACKEND, or pass --backend).
@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-BENCHMARKS = ("attention", "lstm")
+BENCHMARKS = ("attention", "lstm", "seq2seq", "decode")
 
 
 def _positive_int(text):
@@ -62,6 +62,17 @@ def parse_args(argv):
 def build_lstm_config(args):
     from zoo.bench.lstm import LstmBenchConfig
 
+    _reject_attention_flags(args)
+    config = LstmBenchConfig()
+    if args.quick:
+        config = LstmBenchConfig(lookback=12, units=16, batches=3, repeats=2)
+    for name in ("batch", "repeats"):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    return config
+
+
+def _reject_attention_flags(args):
     ignored = [
         f"--{n}"
         for n in ("length", "dim", "heads", "lengths")
@@ -71,9 +82,32 @@ def build_lstm_config(args):
         raise ValueError(
             f"{', '.join(ignored)}: options of the attention benchmark only"
         )
-    config = LstmBenchConfig()
+
+
+def build_seq2seq_config(args):
+    from zoo.bench.seq2seq import Seq2SeqBenchConfig
+
+    _reject_attention_flags(args)
+    config = Seq2SeqBenchConfig()
     if args.quick:
-        config = LstmBenchConfig(lookback=12, units=16, batches=3, repeats=2)
+        config = Seq2SeqBenchConfig(
+            batch=8, length=6, vocab=50, units=16, batches=2, repeats=1
+        )
+    for name in ("batch", "repeats"):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    return config
+
+
+def build_decode_config(args):
+    from zoo.bench.decode import DecodeBenchConfig
+
+    _reject_attention_flags(args)
+    config = DecodeBenchConfig()
+    if args.quick:
+        config = DecodeBenchConfig(
+            batch=2, source_length=5, steps=4, vocab=50, units=16, repeats=1
+        )
     for name in ("batch", "repeats"):
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))
@@ -129,7 +163,12 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 2
-    builders = {"attention": build_attention_config, "lstm": build_lstm_config}
+    builders = {
+        "attention": build_attention_config,
+        "lstm": build_lstm_config,
+        "seq2seq": build_seq2seq_config,
+        "decode": build_decode_config,
+    }
     try:
         config = builders[args.benchmark](args)
     except ValueError as error:

@@ -1,0 +1,129 @@
+"""`python -m zoo.bench decode`: cached against recomputed greedy decoding.
+
+For each seq2seq model: greedy decoding of `steps` tokens with the model's
+cache (one new token per step) against the naive reference that reruns the
+whole model on the whole prefix at every step, same process, same tokens
+(checked); the speed-up is their time ratio. Cache memory per step: the
+bytes the decoder state holds after 1, `steps`/2 and `steps` tokens:
+linear attention's recurrent state stays constant, the key/value cache grows.
+"""
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+from zoo.data.text import SOS_ID
+from zoo.decoding import greedy
+from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
+from zoo.runtime import library_versions, list_devices
+
+
+@dataclass
+class DecodeBenchConfig:
+    """Every knob of the decoding benchmark."""
+
+    batch: int = 32
+    source_length: int = 20
+    steps: int = 32  # generated tokens
+    vocab: int = 2000
+    units: int = 128
+    repeats: int = 3
+
+
+def _state_bytes(state):
+    sizes = [
+        int(np.prod(x.shape)) * np.dtype(str(x.dtype).split(".")[-1]).itemsize
+        for x in keras.tree.flatten(state)
+        if hasattr(x, "shape")
+    ]
+    return sum(sizes)
+
+
+def _no_eos(model):
+    """Forbids EOS so that every run decodes exactly `steps` tokens."""
+    logits = model.get_layer("logits")
+    bias = ops.convert_to_numpy(logits.bias).copy()
+    bias[2] = -1e4
+    logits.bias.assign(bias)
+
+
+def _seconds(fn, repeats):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _cache_growth(generator, sources, steps):
+    memory = generator.encode(sources)
+    state = generator.initial_state(memory)
+    tokens = np.full((len(sources), 1), SOS_ID, dtype="int32")
+    sizes = {}
+    for t in range(1, steps + 1):
+        _, state = generator.step(tokens, state, memory)
+        if t in (1, steps // 2, steps):
+            sizes[t] = _state_bytes(state)
+    return sizes
+
+
+def run(config):
+    rng = np.random.default_rng(0)
+    sources = rng.integers(4, config.vocab, size=(config.batch, config.source_length))
+    sources = sources.astype("int32")
+    models = {}
+    for name in SEQ2SEQ:
+        keras.utils.set_random_seed(0)
+        model = build_seq2seq(
+            name, config.vocab, config.units, num_heads=4, num_layers=2
+        )
+        _no_eos(model)
+        generator = generator_for(model)
+        cached = greedy(generator, sources, config.steps)
+        same = bool(
+            (cached == greedy(generator, sources, config.steps, cached=False)).all()
+        )
+        fast = _seconds(
+            lambda g=generator: greedy(g, sources, config.steps), config.repeats
+        )
+        slow = _seconds(
+            lambda g=generator: greedy(g, sources, config.steps, cached=False),
+            config.repeats,
+        )
+        models[name] = {
+            "cached_seconds": round(fast, 4),
+            "recomputed_seconds": round(slow, 4),
+            "speedup": round(slow / fast, 2),
+            "same_tokens": same,
+            "cache_bytes_after_steps": _cache_growth(generator, sources, config.steps),
+        }
+    return {
+        "backend": keras.backend.backend(),
+        "versions": library_versions(),
+        "devices": list_devices(),
+        "config": asdict(config),
+        "models": models,
+    }
+
+
+def print_report(result):
+    c = result["config"]
+    print(
+        f"\ngreedy decoding of {c['steps']} tokens, batch {c['batch']}, input "
+        f"{c['source_length']} tokens, vocabulary {c['vocab']}, {c['units']} units"
+    )
+    header = f"{'model':<19} {'cached s':>9} {'recomputed s':>13} {'speed-up':>9}"
+    print(f"  {header}  cache bytes (1, mid, last)")
+    for name, row in result["models"].items():
+        sizes = ", ".join(str(v) for v in row["cache_bytes_after_steps"].values())
+        same = "" if row["same_tokens"] else "  TOKENS DIFFER"
+        print(
+            f"  {name:<19} {row['cached_seconds']:>9.3f} "
+            f"{row['recomputed_seconds']:>13.3f} {row['speedup']:>8.2f}x  {sizes}{same}"
+        )
