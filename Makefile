@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml requirements/$(VARIANT).txt requirements/constraints-$(
 
 run: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m zoo.train
+	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out reports
 
 bench: $(STAMP)
 	for b in jax torch tensorflow; do \

@@ -1,0 +1,93 @@
+"""`python -m solutions`: worked solutions of both sheets, checked by code.
+
+Writes solutions.md, solutions.tex, solutions.pdf (when pdflatex is
+installed) and figures/ into --out. Bad input prints one line and exits 2;
+missing or broken runs leave a stated gap in the report instead.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+from zoo.errors import ZooError
+
+FORMATS = ("md", "tex", "pdf")
+
+
+def build_parser():
+    from solutions.report import PROBLEMS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m solutions",
+        description="Write the worked solutions (Markdown, LaTeX, PDF) with checks "
+        "computed on the current Keras backend.",
+        epilog=f"problems: {', '.join(PROBLEMS)}",
+    )
+    parser.add_argument("--runs", default="runs", help="folder of training runs")
+    parser.add_argument("--out", default="reports", help="output folder")
+    parser.add_argument(
+        "--formats", default="md,tex,pdf", help="comma-separated: md,tex,pdf"
+    )
+    parser.add_argument("--only", help="comma-separated problem ids, e.g. A1.2,B2")
+    parser.add_argument("--bench", default=os.path.join("reports", "bench"),
+                        help="folder of `python -m zoo.bench` JSON (A1.4)")  # fmt: skip
+    parser.add_argument("--train-quick", action="store_true",
+                        help="run the quick training suite into --runs first")  # fmt: skip
+    return parser
+
+
+def parse_formats(text):
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ZooError(
+            f"--formats: unknown {unknown or text!r}; use a subset of md,tex,pdf"
+        )
+    if "pdf" in formats and "tex" not in formats:
+        formats.insert(formats.index("pdf"), "tex")  # the PDF is made from it
+    return formats
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        from solutions.report import build_sections, select, write
+
+        formats = parse_formats(args.formats)
+        wanted = select(args.only)
+        if args.train_quick:
+            from zoo.train.__main__ import main as train
+
+            if train(["--out", os.path.join(args.runs, "suite-quick")]) != 0:
+                raise ZooError("--train-quick: the training suite failed (see above)")
+        try:
+            os.makedirs(os.path.join(args.out, "figures"), exist_ok=True)
+            probe = os.path.join(args.out, ".write-test")
+            open(probe, "w").close()
+            os.remove(probe)
+        except OSError as error:
+            raise ZooError(
+                f"--out: cannot write to {args.out!r} ({error.strerror})"
+            ) from None
+        sections, meta = build_sections(wanted, args.runs, args.out, args.bench)
+        written = write(sections, meta, args.out, formats)
+    except ZooError as error:
+        print(f"solutions: error: {error}", file=sys.stderr)
+        return 2
+    failed = [s.id for s in sections if not s.passed]
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"solutions: {len(sections)} problems, "
+        f"{sum(len(s.verdicts) for s in sections)} checks, "
+        f"{'all passed' if not failed else 'FAILED in ' + ', '.join(failed)} "
+        f"({time.perf_counter() - started:.0f} s, {meta['backend_line']})"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The document model: one source rendered to Markdown and to LaTeX.
+
+A report is a list of `Section`s; a section holds the problem statement, the
+derivation and the check as lists of blocks. Text blocks use a small common
+syntax that both formats understand once the renderer has translated it:
+inline math in `$...$`, display math in `Math` blocks, `**bold**` and
+`` `code` ``.
+
+Example:
+>>> section = Section("A1.1", "Softmax attention", statement=[Text("Find O(.)")])
+>>> section.passed
+True
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Text:
+    """A paragraph: `$inline math$`, `**bold**`, `` `code` ``."""
+
+    text: str
+
+
+@dataclass
+class Math:
+    """Display math (LaTeX, amsmath `align*` when it holds `&`)."""
+
+    latex: str
+
+
+@dataclass
+class Table:
+    """A pandas DataFrame with a caption; floats formatted with `digits`."""
+
+    frame: object
+    caption: str
+    digits: int = 4
+
+
+@dataclass
+class Figure:
+    """A figure written as figures/<stem>.png and figures/<stem>.pdf.
+
+    `png_only`: copied from a run (PNG), LaTeX includes the PNG too.
+    """
+
+    stem: str
+    caption: str
+    png_only: bool = False
+
+
+@dataclass
+class Check:
+    """One number computed by the code against what the derivation says.
+
+    Attributes:
+        quantity: what was computed.
+        computed: the number.
+        expected: the derivation's value (or a bound), as text.
+        passed: whether they agree within the stated tolerance.
+    """
+
+    quantity: str
+    computed: str
+    expected: str
+    passed: bool
+
+
+@dataclass
+class Section:
+    """One problem: statement, derivation, result and checks."""
+
+    id: str
+    title: str
+    statement: list = field(default_factory=list)
+    derivation: list = field(default_factory=list)
+    result: list = field(default_factory=list)
+    checks: list = field(default_factory=list)  # blocks: Text, Table, Figure
+    verdicts: list = field(default_factory=list)  # Check
+
+    @property
+    def anchor(self):
+        """An HTML anchor for the table of contents, e.g. `a1-2`."""
+        return "".join(c if c.isalnum() else "-" for c in self.id.lower())
+
+    @property
+    def passed(self):
+        return all(check.passed for check in self.verdicts)
+
+
+def check(quantity, computed, expected, passed, fmt="{:.3g}"):
+    """A Check with numbers formatted by `fmt` (strings pass through)."""
+
+    def text(value):
+        return value if isinstance(value, str) else fmt.format(value)
+
+    return Check(quantity, text(computed), text(expected), bool(passed))
+
+
+def missing_runs(what, command):
+    """The paragraph that stands where a table of runs would be."""
+    return Text(
+        f"**No {what} runs found.** This table comes from training runs; "
+        f"produce them with `{command}` and generate the report again."
+    )

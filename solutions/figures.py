@@ -1,0 +1,30 @@
+"""Report figures: PNG (Markdown) and PDF (LaTeX), without dates in metadata."""
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from zoo.io import atomic_path  # noqa: E402
+
+
+def save(figure, out_dir, stem):
+    """Writes figures/<stem>.png and .pdf under `out_dir`; closes the figure."""
+    folder = os.path.join(out_dir, "figures")
+    os.makedirs(folder, exist_ok=True)
+    for fmt, metadata in (
+        ("png", {"Software": None}),
+        ("pdf", {"Creator": None, "Producer": None, "CreationDate": None}),
+    ):
+        with atomic_path(os.path.join(folder, f"{stem}.{fmt}")) as tmp:
+            figure.savefig(tmp, format=fmt, dpi=110, metadata=metadata)
+    plt.close(figure)
+
+
+def new(width=5.5, height=3.4):
+    """A new (figure, axis) pair."""
+    figure, axis = plt.subplots(figsize=(width, height))
+    axis.grid(alpha=0.3)
+    return figure, axis

@@ -1,0 +1,181 @@
+"""Markdown, LaTeX and PDF from the document model, through Jinja2 templates."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import jinja2
+
+from solutions.document import Figure, Math, Table, Text
+from zoo.io import atomic_path, write_text
+
+_TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "|": r"\textbar{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
+# Characters outside what pdflatex's default fonts set in text mode.
+_LATEX_TEXT = {
+    "≈": "$\\approx$",
+    "≤": "$\\le$",
+    "≥": "$\\ge$",
+    "×": "$\\times$",
+    "—": "---",
+    "–": "--",
+    "’": "'",
+    "→": "$\\to$",
+    "±": "$\\pm$",
+    "√": "$\\sqrt{}$",
+    "·": "$\\cdot$",
+}
+
+
+def latex_escape(text):
+    """Escapes LaTeX specials in plain text (no math inside)."""
+    text = "".join(_LATEX_SPECIALS.get(c, c) for c in text)
+    for char, replacement in _LATEX_TEXT.items():
+        text = text.replace(char, replacement)
+    # Anything else outside ASCII/Latin-1 cannot be set by pdflatex's fonts.
+    return "".join(c if ord(c) < 256 or c == "$" else "?" for c in text)
+
+
+def _inline_latex(text):
+    """Text syntax -> LaTeX: math kept, `code` and **bold** translated."""
+    out = []
+    for i, part in enumerate(re.split(r"(\$[^$]+\$)", text)):
+        if i % 2:
+            out.append(part)
+            continue
+        pieces = re.split(r"(`[^`]+`|\*\*[^*]+\*\*)", part)
+        for piece in pieces:
+            if piece.startswith("`") and piece.endswith("`") and len(piece) > 1:
+                out.append(r"\texttt{" + latex_escape(piece[1:-1]) + "}")
+            elif piece.startswith("**") and piece.endswith("**") and len(piece) > 3:
+                out.append(r"\textbf{" + latex_escape(piece[2:-2]) + "}")
+            else:
+                out.append(latex_escape(piece))
+    return "".join(out)
+
+
+def _markdown_block(block):
+    if isinstance(block, Text):
+        return block.text
+    if isinstance(block, Math):
+        return "$$\n" + block.latex.replace("&", "").replace("\\\\", "\\\\\n") + "\n$$"
+    if isinstance(block, Table):
+        table = block.frame.to_markdown(index=False, floatfmt=f".{block.digits}g")
+        return f"*{block.caption}*\n\n{table}"
+    if isinstance(block, Figure):
+        return f"![{block.caption}](figures/{block.stem}.png)\n\n*{block.caption}*"
+    raise TypeError(f"unknown block {type(block).__name__}")
+
+
+def _latex_block(block):
+    if isinstance(block, Text):
+        return _inline_latex(block.text)
+    if isinstance(block, Math):
+        body = block.latex
+        if "&" in body:
+            return "\\begin{align*}\n" + body + "\n\\end{align*}"
+        return "\\[\n" + body + "\n\\]"
+    if isinstance(block, Table):
+        frame = block.frame.copy()
+        frame.columns = [latex_escape(str(c)) for c in frame.columns]
+        for column in frame.columns:
+            frame[column] = frame[column].map(
+                lambda v: _inline_latex(v) if isinstance(v, str) else v
+            )
+        table = frame.to_latex(
+            index=False, escape=False, float_format=f"%.{block.digits}g"
+        )
+        return (
+            "\\begin{table}[h]\n\\centering\\small\n"
+            + table
+            + "\\caption*{"
+            + _inline_latex(block.caption)
+            + "}\n\\end{table}"
+        )
+    if isinstance(block, Figure):
+        return (
+            "\\begin{figure}[h]\n\\centering\n"
+            f"\\includegraphics[width=0.8\\linewidth]{{figures/{block.stem}."
+            f"{'png' if block.png_only else 'pdf'}}}\n"
+            "\\caption*{" + _inline_latex(block.caption) + "}\n\\end{figure}"
+        )
+    raise TypeError(f"unknown block {type(block).__name__}")
+
+
+def _environment(latex):
+    options = {"undefined": jinja2.StrictUndefined, "keep_trailing_newline": True}
+    if latex:  # braces are everywhere in LaTeX: other delimiters
+        options.update(
+            block_start_string="<%",
+            block_end_string="%>",
+            variable_start_string="<<",
+            variable_end_string=">>",
+            comment_start_string="<#",
+            comment_end_string="#>",
+        )
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), **options)
+
+
+def render(sections, meta, fmt):
+    """The whole report as text; `fmt` is "md" or "tex"."""
+    latex = fmt == "tex"
+    environment = _environment(latex)
+    environment.filters["block"] = _latex_block if latex else _markdown_block
+    environment.filters["text"] = _inline_latex if latex else (lambda s: s)
+    template = environment.get_template(f"solutions.{fmt}.j2")
+    return template.render(sections=sections, meta=meta)
+
+
+def write_report(sections, meta, out_dir, fmt):
+    """Writes solutions.<fmt> atomically; returns its path."""
+    path = os.path.join(out_dir, f"solutions.{fmt}")
+    write_text(path, render(sections, meta, fmt))
+    return path
+
+
+def compile_pdf(tex_path, out_dir, source_date_epoch="0"):
+    """pdflatex twice (for the table of contents) in a temporary folder.
+
+    Returns:
+        The PDF path, or None when pdflatex is not installed.
+
+    Raises:
+        RuntimeError: LaTeX failed; the message holds the first error line.
+    """
+    if shutil.which("pdflatex") is None:
+        return None
+    env = dict(os.environ, SOURCE_DATE_EPOCH=source_date_epoch, FORCE_SOURCE_DATE="1")
+    with tempfile.TemporaryDirectory() as work:
+        shutil.copy(tex_path, os.path.join(work, "solutions.tex"))
+        shutil.copytree(os.path.join(out_dir, "figures"), os.path.join(work, "figures"))
+        for _ in range(2):
+            done = subprocess.run(
+                ["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                 "solutions.tex"],
+                cwd=work, env=env, capture_output=True, text=True,
+                errors="replace", timeout=300,
+            )  # fmt: skip
+            if done.returncode:
+                errors = [x for x in done.stdout.splitlines() if x.startswith("!")]
+                raise RuntimeError(
+                    "pdflatex failed: " + (errors[0] if errors else "see its log")
+                )
+        target = os.path.join(out_dir, "solutions.pdf")
+        with atomic_path(target) as tmp:
+            shutil.copy(os.path.join(work, "solutions.pdf"), tmp)
+    return target

@@ -1,0 +1,92 @@
+"""Assembles the sections in sheet order and writes the chosen formats."""
+
+import os
+
+from solutions import chatbot, exam, sheet_a1, sheet_b2, traffic
+from solutions.render import compile_pdf, write_report
+from solutions.runs import find_runs
+from zoo.errors import ZooError
+
+PROBLEMS = (
+    "A1.1",
+    "A1.2",
+    "A1.3",
+    "A1.4",
+    "A3/B1",
+    "A3.4",
+    "B2.i",
+    "B2.ii",
+    "B2.iii",
+    "B3",
+    "B4",
+)
+GROUPS = {
+    "A1": PROBLEMS[:4],
+    "A3": ("A3/B1", "A3.4"),
+    "B1": ("A3/B1",),
+    "B2": PROBLEMS[6:9],
+}
+
+
+def select(only):
+    """The problem ids to generate from a comma-separated --only (None: all)."""
+    if not only:
+        return list(PROBLEMS)
+    wanted = []
+    for item in (i.strip() for i in only.split(",") if i.strip()):
+        ids = GROUPS.get(item) or ((item,) if item in PROBLEMS else None)
+        if ids is None:
+            raise ZooError(
+                f"--only: unknown problem {item!r}; choose from {', '.join(PROBLEMS)} "
+                f"or a group {', '.join(GROUPS)}"
+            )
+        wanted += [i for i in ids if i not in wanted]
+    return [p for p in PROBLEMS if p in wanted]
+
+
+def build_sections(wanted, runs_dir, out_dir, bench_dir):
+    """(sections, meta) for the wanted problem ids."""
+    from zoo.runtime import describe
+
+    chat_runs, chat_problems = find_runs(runs_dir, "chatbot")
+    traffic_runs, traffic_problems = find_runs(runs_dir, "traffic")
+    builders = {
+        "A1.1": lambda: sheet_a1.a1_1(out_dir),
+        "A1.2": lambda: sheet_a1.a1_2(out_dir),
+        "A1.3": lambda: sheet_a1.a1_3(out_dir),
+        "A1.4": lambda: sheet_a1.a1_4(out_dir, bench_dir),
+        "A3/B1": lambda: chatbot.a3_b1(out_dir, chat_runs, chat_problems),
+        "A3.4": lambda: chatbot.a3_4(out_dir),
+        "B2.i": lambda: sheet_b2.b2_i(out_dir),
+        "B2.ii": lambda: sheet_b2.b2_ii(out_dir),
+        "B2.iii": lambda: sheet_b2.b2_iii(out_dir),
+        "B3": lambda: traffic.b3(out_dir, traffic_runs, traffic_problems),
+        "B4": lambda: exam.b4(out_dir),
+    }
+    sections = [builders[p]() for p in wanted]
+    checks = sum(len(s.verdicts) for s in sections)
+    passed = sum(c.passed for s in sections for c in s.verdicts)
+    meta = {
+        "backend_line": describe(),
+        "summary": f"Checks passed: {passed} of {checks}.",
+    }
+    return sections, meta
+
+
+def write(sections, meta, out_dir, formats):
+    """Writes each format; returns the paths written."""
+    written = []
+    for fmt in ("md", "tex"):
+        if fmt in formats:
+            written.append(write_report(sections, meta, out_dir, fmt))
+    if "pdf" in formats:
+        try:
+            pdf = compile_pdf(os.path.join(out_dir, "solutions.tex"), out_dir)
+        except RuntimeError as error:
+            raise ZooError(f"{error}; solutions.md and .tex were written") from None
+        if pdf is None:
+            print("solutions: pdflatex not found; skipped the PDF (install "
+                  "texlive-latex-recommended)")  # fmt: skip
+        else:
+            written.append(pdf)
+    return written

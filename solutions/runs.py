@@ -1,0 +1,52 @@
+"""Finding the newest finished run of each (task, model) under a runs folder."""
+
+import csv
+import json
+import os
+
+
+def _read_json(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def find_runs(runs_dir, task):
+    """{model: run} for finished runs of `task`; the last by path wins.
+
+    A run is a folder with config.json and metrics.json. Paths sort by their
+    UTC stamps, so the newest run of a model is used; the choice depends on
+    the folder names only (same runs, same report).
+
+    Returns:
+        (runs, problems): runs maps model -> dict(path, metrics, history);
+        problems lists the unreadable runs, one line each.
+    """
+    runs, problems = {}, []
+    if not os.path.isdir(runs_dir):
+        return runs, [f"no runs folder {runs_dir!r}"]
+    found = []
+    for root, _dirs, files in os.walk(runs_dir):
+        if "metrics.json" in files and "config.json" in files:
+            found.append(root)
+    for path in sorted(found):
+        try:
+            config = _read_json(os.path.join(path, "config.json"))
+            if config.get("task") != task:
+                continue
+            metrics = _read_json(os.path.join(path, "metrics.json"))
+            model = metrics["model"]
+            metrics["results"][model]  # noqa: B018  must hold the model's row
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            problems.append(
+                f"{os.path.join(path, 'metrics.json')}: unreadable or partial "
+                f"({type(error).__name__}); skipped"
+            )
+            continue
+        history = []
+        try:
+            with open(os.path.join(path, "history.csv"), newline="") as handle:
+                history = list(csv.DictReader(handle))
+        except OSError:
+            problems.append(f"{path}: no history.csv; per-epoch figures leave it out")
+        runs[model] = {"path": path, "metrics": metrics, "history": history}
+    return runs, problems

@@ -1,0 +1,444 @@
+"""Sheet B2: multi-head attention — score moments, cost, low-rank form."""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from solutions import figures
+from solutions.document import Figure, Math, Section, Table, Text, check
+
+STATEMENT_B2 = (
+    "$X \\in \\mathbb{R}^{N \\times d}$, $H$ heads, "
+    "$Q_h = XW_h^{(q)}$, $K_h = XW_h^{(k)}$, $V_h = XW_h^{(v)} \\in \\mathbb{R}^{N\\times d_h}$, "
+    "$H_h = \\mathrm{Softmax}(Q_hK_h^\\top/\\sqrt{d_h})V_h$, "
+    "$O = \\mathrm{Concat}[H_1,\\dots,H_H]W^{(o)}$."
+)
+
+
+def monte_carlo_scores(
+    d=16, head_dims=(4, 16, 64, 256), sigma=0.5, trials=4000, seed=0
+):
+    """Sample alpha_ij over random W^(q), W^(k) for fixed unit-norm x_i, x_j.
+
+    Returns:
+        list of dicts: d_h, mean, variance with and without 1/sqrt(d_h).
+    """
+    rng = np.random.default_rng(seed)
+    xi, xj = rng.standard_normal((2, d))
+    xi, xj = xi / np.linalg.norm(xi), xj / np.linalg.norm(xj)
+    rows = []
+    for dh in head_dims:
+        wq = rng.normal(0, sigma, (trials, d, dh))
+        wk = rng.normal(0, sigma, (trials, d, dh))
+        raw = np.einsum("d,tdh->th", xi, wq) * np.einsum("d,tdh->th", xj, wk)
+        raw = raw.sum(-1)
+        scaled = raw / math.sqrt(dh)
+        rows.append({"d_h": dh, "mean (scaled)": scaled.mean(),
+                     "Var (scaled)": scaled.var(), "Var (unscaled)": raw.var(),
+                     "sigma^4": sigma**4, "d_h sigma^4": dh * sigma**4})  # fmt: skip
+    return rows
+
+
+def symbolic_variance(d=2, dh=2):
+    """E[alpha] and Var[alpha] exactly, with sympy, for symbolic x_i, x_j, sigma.
+
+    Every monomial in the entries of W^(q), W^(k) is replaced by its moment
+    (independent, mean 0, variance sigma^2); x stays symbolic.
+
+    Returns:
+        (mean, variance - sigma^4 |x_i|^2 |x_j|^2): both simplify to 0.
+    """
+    import sympy
+
+    sigma = sympy.Symbol("sigma", positive=True)
+    xi = sympy.symbols(f"a0:{d}", real=True)
+    xj = sympy.symbols(f"b0:{d}", real=True)
+    wq = sympy.Matrix(d, dh, lambda r, c: sympy.Symbol(f"q{r}_{c}"))
+    wk = sympy.Matrix(d, dh, lambda r, c: sympy.Symbol(f"k{r}_{c}"))
+    weights = set(wq) | set(wk)
+    q = sympy.Matrix([xi]) * wq
+    k = sympy.Matrix([xj]) * wk
+    alpha = (q * k.T)[0] / sympy.sqrt(dh)
+
+    def expectation(expr):
+        total = 0
+        for term in sympy.Add.make_args(sympy.expand(expr)):
+            coefficient, moment = term, 1
+            for w, power in term.as_powers_dict().items():
+                if w in weights:
+                    coefficient = coefficient / w**power
+                    # Gaussian moments: odd 0, 2 -> sigma^2, 4 -> 3 sigma^4.
+                    moment *= (
+                        0 if power % 2 else sympy.factorial2(power - 1) * sigma**power
+                    )
+            total += coefficient * moment
+        return sympy.simplify(total)
+
+    mean = expectation(alpha)
+    second = expectation(alpha**2)
+    norm_i = sum(a * a for a in xi)
+    norm_j = sum(b * b for b in xj)
+    return mean, sympy.simplify(second - mean**2 - sigma**4 * norm_i * norm_j)
+
+
+def softmax_entropy(head_dims=(4, 16, 64, 256), keys=32, sigma=1.0, trials=200, seed=0):
+    """Mean entropy of softmax over `keys` random scores, with/without scaling."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for dh in head_dims:
+        q = rng.normal(0, sigma, (trials, 1, dh))
+        k = rng.normal(0, sigma, (trials, keys, dh))
+        raw = (q * k).sum(-1)
+        row = {"d_h": dh}
+        for label, s in (("scaled", raw / math.sqrt(dh)), ("unscaled", raw)):
+            p = np.exp(s - s.max(-1, keepdims=True))
+            p /= p.sum(-1, keepdims=True)
+            row[label] = float((-(p * np.log(np.clip(p, 1e-30, None))).sum(-1)).mean())
+        out.append(row)
+    return out
+
+
+def b2_i(out_dir):
+    rows = monte_carlo_scores()
+    mean, residual = symbolic_variance()
+    entropy = softmax_entropy()
+    figure, axis = figures.new()
+    dims = [r["d_h"] for r in entropy]
+    axis.semilogx(dims, [r["scaled"] for r in entropy], "o-", label="scaled by 1/√d_h")
+    axis.semilogx(dims, [r["unscaled"] for r in entropy], "s--", label="unscaled")
+    axis.axhline(math.log(32), color="gray", lw=0.8, label="uniform (log 32)")
+    axis.set_xlabel("d_h")
+    axis.set_ylabel("softmax entropy (nats), 32 keys")
+    axis.legend()
+    figures.save(figure, out_dir, "b2_entropy")
+    worst = max(abs(r["Var (scaled)"] / r["sigma^4"] - 1) for r in rows)
+    growth = [r["Var (unscaled)"] / r["d_h sigma^4"] for r in rows]
+    return Section(
+        "B2.i",
+        "Mean and variance of the attention scores",
+        statement=[
+            Text(STATEMENT_B2),
+            Text(
+                "Entries of $W_h^{(q)}, W_h^{(k)}$ are i.i.d., mean 0, variance "
+                "$\\sigma^2$; $\\|x_i\\| = \\|x_j\\| = 1$; "
+                "$\\alpha_{ij} = q_ik_j^\\top/\\sqrt{d_h}$. Find $E[\\alpha_{ij}]$, "
+                "$\\mathrm{Var}[\\alpha_{ij}]$ and explain the $\\sqrt{d_h}$."
+            ),
+        ],
+        derivation=[
+            Text(
+                "$q_{ia} = \\sum_k x_{ik}W^{(q)}_{ka}$: a sum of independent mean-0 "
+                "terms, so $E[q_{ia}] = 0$ and $\\mathrm{Var}[q_{ia}] = \\sigma^2\\|x_i\\|^2$; "
+                "different columns $a \\ne b$ use disjoint weights, so they are "
+                "uncorrelated. Likewise $k_{ja}$, with $\\|x_j\\|^2$; $q$ and $k$ are "
+                "independent (different matrices)."
+            ),
+            Math(
+                "E[\\alpha_{ij}] = \\frac{1}{\\sqrt{d_h}} \\sum_{a=1}^{d_h} E[q_{ia}]\\,E[k_{ja}] = 0"
+            ),
+            Math(
+                "\\mathrm{Var}[\\alpha_{ij}] = \\frac{1}{d_h}\\sum_{a,b} E[q_{ia}q_{ib}]\\,E[k_{ja}k_{jb}] = \\frac{1}{d_h}\\sum_{a} \\sigma^2\\|x_i\\|^2\\,\\sigma^2\\|x_j\\|^2 = \\sigma^4\\,\\|x_i\\|^2\\|x_j\\|^2"
+            ),
+            Text(
+                "For unit-norm inputs $\\mathrm{Var}[\\alpha_{ij}] = \\sigma^4$. Without "
+                "the scaling the variance is $d_h\\sigma^4$: it grows with the head "
+                "width. By the central limit theorem $q_i k_j^\\top$ (a sum of $d_h$ "
+                "independent terms of variance $\\sigma^4$) is approximately "
+                "$\\mathcal{N}(0, d_h\\sigma^4)$; dividing by $\\sqrt{d_h}$ keeps the "
+                "scores at a width-independent scale, so the softmax neither "
+                "saturates into a one-hot vector (vanishing gradients) as $d_h$ "
+                "grows nor depends on the choice of $d_h$."
+            ),
+        ],
+        result=[
+            Text(
+                "$E[\\alpha_{ij}] = 0$, $\\mathrm{Var}[\\alpha_{ij}] = \\sigma^4\\|x_i\\|^2\\|x_j\\|^2 = \\sigma^4$."
+            )
+        ],
+        checks=[
+            Text(
+                "Monte Carlo over 4,000 draws of $W^{(q)}, W^{(k)}$ ($d = 16$, $\\sigma = 0.5$):"
+            ),
+            Table(pd.DataFrame(rows), "Score moments with and without 1/sqrt(d_h)", 4),
+            Text(
+                "Exact symbolic check with sympy ($d = d_h = 2$, symbolic $x_i$, $x_j$, "
+                "$\\sigma$; Gaussian moments substituted monomial by monomial): "
+                f"$E[\\alpha] = {mean}$ and "
+                f"$\\mathrm{{Var}}[\\alpha] - \\sigma^4\\|x_i\\|^2\\|x_j\\|^2 = {residual}$."
+            ),
+            Table(
+                pd.DataFrame(entropy),
+                "Softmax entropy over 32 keys (log 32 = 3.47 is uniform)",
+                4,
+            ),
+            Figure(
+                "b2_entropy", "Softmax entropy against d_h: unscaled scores saturate"
+            ),
+        ],
+        verdicts=[
+            check(
+                "max |Var(scaled) / sigma^4 - 1| over d_h",
+                worst,
+                "0 (< 0.1, Monte Carlo)",
+                worst < 0.1,
+            ),
+            check(
+                "Var(unscaled) / (d_h sigma^4), smallest to largest d_h",
+                f"{min(growth):.3f} to {max(growth):.3f}",
+                "1 (0.9 to 1.1)",
+                all(0.9 < g < 1.1 for g in growth),
+            ),
+            check("sympy: E[alpha]", str(mean), "0", mean == 0),
+            check(
+                "sympy: Var[alpha] - sigma^4 |x_i|^2 |x_j|^2",
+                str(residual),
+                "0",
+                residual == 0,
+            ),
+        ],  # fmt: skip
+    )
+
+
+def multiplication_formula(n, d, heads):
+    """Multiplications of O by stage (d_h = d / H), as derived below."""
+    dh = d // heads
+    return {
+        "projections Q, K, V": 3 * heads * n * d * dh,
+        "scores Q_h K_h^T": heads * n * dh * n,
+        "scaling by 1/sqrt(d_h)": heads * n * n,
+        "softmax (normalization)": heads * n * n,
+        "weighted sum A_h V_h": heads * n * n * dh,
+        "output projection": n * d * d,
+    }
+
+
+class _Counter:
+    """numpy products that count their multiplications."""
+
+    def __init__(self):
+        self.count = {}
+
+    def matmul(self, stage, a, b):
+        m, k = a.shape
+        p = b.shape[1]
+        self.count[stage] = self.count.get(stage, 0) + m * k * p
+        return a @ b
+
+    def scale(self, stage, a, factor):
+        self.count[stage] = self.count.get(stage, 0) + a.size
+        return a * factor
+
+
+def counted_forward(layer, x):
+    """O of a zoo MultiHeadAttention recomputed in numpy, counting products.
+
+    Returns:
+        (O (N, d), counts by stage).
+    """
+    from keras import ops
+
+    def weight(w):
+        return ops.convert_to_numpy(w).astype("float64")
+
+    heads, dh = layer.num_heads, layer.query_kernel.shape[-1]
+    wq, wk, wv = (
+        weight(w) for w in (layer.query_kernel, layer.key_kernel, layer.value_kernel)
+    )
+    wo = weight(layer.output_kernel).reshape(heads * dh, -1)
+    counter = _Counter()
+    outs = []
+    for h in range(heads):
+        q = counter.matmul("projections Q, K, V", x, wq[:, h])
+        k = counter.matmul("projections Q, K, V", x, wk[:, h])
+        v = counter.matmul("projections Q, K, V", x, wv[:, h])
+        s = counter.scale(
+            "scaling by 1/sqrt(d_h)",
+            counter.matmul("scores Q_h K_h^T", q, k.T),
+            1 / math.sqrt(dh),
+        )
+        e = np.exp(s - s.max(-1, keepdims=True))  # exp: O(1), not a product
+        a = counter.scale("softmax (normalization)", e, 1 / e.sum(-1, keepdims=True))
+        outs.append(counter.matmul("weighted sum A_h V_h", a, v))
+    o = counter.matmul("output projection", np.concatenate(outs, -1), wo)
+    return o, counter.count
+
+
+def b2_ii(out_dir):
+    from keras import ops
+
+    from zoo.layers import MultiHeadAttention
+
+    rows, verdicts = [], []
+    rng = np.random.default_rng(0)
+    for n, d, heads in ((8, 16, 2), (16, 32, 4), (32, 64, 8)):
+        layer = MultiHeadAttention(heads, key_dim=d // heads, use_bias=False)
+        x = rng.standard_normal((n, d))
+        expected = ops.convert_to_numpy(
+            layer(x[None].astype("float32"), x[None].astype("float32"))
+        )[0]
+        o, counted = counted_forward(layer, x)
+        formula = multiplication_formula(n, d, heads)
+        total = sum(formula.values())
+        closed = 4 * n * d * d + 2 * n * n * d + 2 * heads * n * n
+        rows.append({"N": n, "d": d, "H": heads, "counted": sum(counted.values()),
+                     "formula": total, "4Nd^2 + 2N^2d + 2HN^2": closed,
+                     "max |O_numpy - O_zoo|": float(np.abs(o - expected).max())})  # fmt: skip
+        verdicts.append(
+            check(
+                f"N={n}, d={d}, H={heads}: counted = formula, stage by stage",
+                str(sum(counted.values())),
+                str(total),
+                counted == formula
+                and total == closed
+                and np.abs(o - expected).max() < 1e-4,
+            )  # fmt: skip
+        )
+    stages = multiplication_formula(16, 32, 4)
+    return Section(
+        "B2.ii",
+        "Multiplications to compute O",
+        statement=[
+            Text(STATEMENT_B2),
+            Text("With $d_h = d/H$, how many multiplications does $O$ take?"),
+        ],
+        derivation=[
+            Text(
+                "Per head, with $d_h = d/H$ (exp counted as $O(1)$, not a multiplication):"
+            ),
+            Math(
+                "Q_h, K_h, V_h: & \\quad 3 \\cdot N d d_h \\\\ "
+                "Q_hK_h^\\top: & \\quad N d_h N \\\\ "
+                "\\text{scaling by } 1/\\sqrt{d_h}: & \\quad N^2 \\\\ "
+                "\\text{softmax normalization}: & \\quad N^2 \\\\ "
+                "A_h V_h: & \\quad N N d_h"
+            ),
+            Text(
+                "Summed over $H$ heads ($H d_h = d$), plus the output projection $(N \\times d)(d \\times d)$:"
+            ),
+            Math("3Nd^2 + N^2 d + 2HN^2 + N^2 d + Nd^2 = 4Nd^2 + 2N^2d + 2HN^2"),
+        ],
+        result=[
+            Text(
+                "$4Nd^2 + 2N^2d + 2HN^2 = O(Nd^2 + N^2d)$, independent of $H$ up to the $2HN^2$ term."
+            )
+        ],
+        checks=[
+            Text(
+                "O recomputed in numpy from the weights of a `zoo.layers.MultiHeadAttention` "
+                "(no biases), every product counted as it runs; the result must "
+                "equal the layer's output."
+            ),
+            Table(pd.DataFrame(rows), "Counted multiplications against the formula", 6),
+            Table(
+                pd.DataFrame(
+                    {"stage": list(stages), "N=16, d=32, H=4": list(stages.values())}
+                ),
+                "Stage by stage",
+                6,
+            ),
+        ],
+        verdicts=verdicts,
+    )
+
+
+def low_rank_forms(layer, x):
+    """O directly and as sum_h A_h X W^(h); ranks of the W^(h).
+
+    Returns:
+        (max |difference|, ranks, d_h).
+    """
+    from keras import ops
+
+    direct = ops.convert_to_numpy(
+        layer(x[None].astype("float32"), x[None].astype("float32"))
+    )[0]
+    heads, dh = layer.num_heads, layer.value_kernel.shape[-1]
+    _, scores = layer(
+        x[None].astype("float32"),
+        x[None].astype("float32"),
+        return_attention_scores=True,
+    )
+    scores = ops.convert_to_numpy(scores)[0].astype("float64")  # (H, N, N)
+    wv = ops.convert_to_numpy(layer.value_kernel).astype("float64")  # (d, H, d_h)
+    wo = ops.convert_to_numpy(layer.output_kernel).astype("float64")  # (H, d_h, d)
+    total = np.zeros_like(direct, dtype="float64")
+    ranks = []
+    for h in range(heads):
+        w_h = wv[:, h] @ wo[h]  # (d, d)
+        ranks.append(int(np.linalg.matrix_rank(w_h)))
+        total += scores[h] @ x @ w_h
+    return float(np.abs(total - direct).max()), ranks, dh
+
+
+def b2_iii(out_dir):
+    from zoo.layers import MultiHeadAttention
+
+    d, heads = 16, 4
+    layer = MultiHeadAttention(heads, key_dim=d // heads, use_bias=False)
+    x = np.random.default_rng(1).standard_normal((6, d))
+    error, ranks, dh = low_rank_forms(layer, x)
+    params = pd.DataFrame(
+        [
+            {"form": "W_h^(v) and the h-th block of W^(o)", "parameters per head": 2 * d * dh, "d=16, H=4": 2 * d * dh},
+            {"form": "a free d x d matrix W^(h)", "parameters per head": d * d, "d=16, H=4": d * d},
+        ]
+    )  # fmt: skip
+    return Section(
+        "B2.iii",
+        "Multi-head attention as a sum of low-rank maps",
+        statement=[
+            Text(STATEMENT_B2),
+            Text(
+                "Show $O = \\sum_h \\tilde H_h X W^{(h)}$ for some $\\tilde H_h \\in "
+                "\\mathbb{R}^{N\\times N}$, $W^{(h)} \\in \\mathbb{R}^{d\\times d}$; why "
+                "are the two forms not equivalent (rank of $W^{(h)}$)?"
+            ),
+        ],
+        derivation=[
+            Text(
+                "Split $W^{(o)}$ into row blocks $W^{(o)}_h \\in \\mathbb{R}^{d_h\\times d}$, "
+                "one per head. Concatenation followed by a product is a sum of "
+                "block products:"
+            ),
+            Math(
+                "O = \\sum_{h=1}^{H} H_h W^{(o)}_h = \\sum_h \\underbrace{\\mathrm{Softmax}\\Big(\\tfrac{Q_hK_h^\\top}{\\sqrt{d_h}}\\Big)}_{\\tilde H_h} X \\underbrace{W_h^{(v)}W^{(o)}_h}_{W^{(h)}}"
+            ),
+            Text(
+                "$W^{(h)} = W_h^{(v)}W_h^{(o)}$ factors through $d_h$ dimensions, so "
+                "$\\mathrm{rank}(W^{(h)}) \\le d_h = d/H < d$. The sum form with "
+                "arbitrary $W^{(h)} \\in \\mathbb{R}^{d\\times d}$ is strictly more "
+                "general: a full-rank $W^{(h)}$ cannot be written as such a product. "
+                "The forms are not equivalent; multi-head attention is the rank-$d_h$ "
+                "restriction, with $2dd_h$ instead of $d^2$ parameters per head "
+                "(and $\\tilde H_h$ is not arbitrary either: a row-stochastic "
+                "softmax of $X$-dependent scores)."
+            ),
+        ],
+        result=[
+            Text(
+                "$\\tilde H_h = \\mathrm{Softmax}(Q_hK_h^\\top/\\sqrt{d_h})$, $W^{(h)} = W_h^{(v)}W^{(o)}_h$, $\\mathrm{rank}\\,W^{(h)} \\le d_h$."
+            )
+        ],
+        checks=[
+            Text(
+                f"Both forms from the weights of a `zoo.layers.MultiHeadAttention` ($d = {d}$, $H = {heads}$, $N = 6$, no biases):"
+            ),
+            Table(params, "Parameter counts per head", 6),
+        ],
+        verdicts=[
+            check(
+                "max |O - sum_h H~_h X W^(h)|",
+                error,
+                "0 (< 1e-4)",
+                error < 1e-4,
+                "{:.1e}",
+            ),
+            check(
+                "rank of W^(h), h = 1..H",
+                ", ".join(map(str, ranks)),
+                f"<= d_h = {dh} (< d = {d})",
+                all(r <= dh for r in ranks),
+            ),
+        ],  # fmt: skip
+    )

@@ -1,0 +1,206 @@
+"""`python -m solutions`: every check against its derivation, rendering,
+the LaTeX compile, bad input, and the committed report's derivations."""
+
+import json
+import math
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from solutions import chatbot, exam, sheet_a1, sheet_b2
+from solutions.__main__ import main
+from solutions.document import Math, Section, Table, Text
+from solutions.render import latex_escape, render
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+def test_a1_2_taylor_kernel_and_feature_counts():
+    errors = sheet_a1.taylor_kernel_errors(dim=4, n=32)
+    assert errors["numpy"] < 1e-12 and errors["full"] < 1e-5
+    assert errors["symmetric"] < 1e-5
+    assert errors["width_full"] == 1 + 4 + 16
+    for dim in (2, 3, 5):
+        full, symmetric = sheet_a1.feature_counts(dim, 4)
+        assert full == 1 + dim + dim**2 + dim**3
+        assert symmetric == sum(sheet_a1.distinct_monomials(dim, i) for i in range(4))
+    assert errors["width_symmetric"] == sheet_a1.feature_counts(4, 3)[1]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_a1_3_linear_attention_equals_the_explicit_kernel(causal):
+    assert sheet_a1.linear_attention_error(length=6, dim=4, causal=causal) < 1e-5
+
+
+def test_a1_1_slope_fit_recovers_a_known_power():
+    rows = [(n, 3e-9 * n**2) for n in (100, 200, 400, 800)]
+    assert sheet_a1.fit_slope(rows) == pytest.approx(2.0)
+
+
+def test_b2_i_moments_exact_and_monte_carlo():
+    mean, residual = sheet_b2.symbolic_variance(d=2, dh=2)
+    assert mean == 0 and residual == 0
+    rows = sheet_b2.monte_carlo_scores(d=8, head_dims=(4, 64), trials=3000)
+    for row in rows:
+        assert abs(row["mean (scaled)"]) < 0.05
+        assert row["Var (scaled)"] == pytest.approx(row["sigma^4"], rel=0.1)
+        assert row["Var (unscaled)"] == pytest.approx(row["d_h sigma^4"], rel=0.1)
+    entropy = sheet_b2.softmax_entropy(head_dims=(4, 256), trials=50)
+    # Unscaled scores saturate: their entropy falls far below the scaled one.
+    assert entropy[-1]["unscaled"] < entropy[-1]["scaled"] - 1.0
+
+
+def test_b2_ii_counted_multiplications_equal_the_formula():
+    from keras import ops
+
+    from zoo.layers import MultiHeadAttention
+
+    n, d, heads = 5, 8, 2
+    layer = MultiHeadAttention(heads, key_dim=d // heads, use_bias=False)
+    x = np.random.default_rng(0).standard_normal((n, d))
+    x32 = x[None].astype("float32")
+    expected = ops.convert_to_numpy(layer(x32, x32))[0]
+    out, counted = sheet_b2.counted_forward(layer, x)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert counted == sheet_b2.multiplication_formula(n, d, heads)
+    assert sum(counted.values()) == 4 * n * d * d + 2 * n * n * d + 2 * heads * n * n
+
+
+def test_a_wrong_formula_fails_its_check(monkeypatch, tmp_path):
+    right = sheet_b2.multiplication_formula
+
+    def wrong(n, d, heads):  # forgets the output projection
+        stages = right(n, d, heads)
+        stages.pop("output projection")
+        return stages
+
+    monkeypatch.setattr(sheet_b2, "multiplication_formula", wrong)
+    section = sheet_b2.b2_ii(str(tmp_path))
+    assert not section.passed
+
+
+def test_b2_iii_low_rank_form():
+    from zoo.layers import MultiHeadAttention
+
+    layer = MultiHeadAttention(4, key_dim=2, use_bias=False)
+    x = np.random.default_rng(0).standard_normal((5, 8))
+    error, ranks, dh = sheet_b2.low_rank_forms(layer, x)
+    assert error < 1e-4 and dh == 2 and max(ranks) <= 2
+
+
+def test_b4_recurrent_form_and_constant_state():
+    error, sizes, cache = exam.recurrent_check(length=6, dim=4, heads=2)
+    assert error < 1e-5
+    assert len(set(sizes.values())) == 1
+    assert cache[6] == 6 * cache[1]
+
+
+def test_a3_4_worked_examples_by_hand(tmp_path):
+    section = chatbot.a3_4(str(tmp_path))
+    assert section.passed
+    assert section.checks[0].frame["Jaccard"].iloc[0] == pytest.approx(5 / 6)
+
+
+def test_render_markdown_and_latex_from_one_source():
+    import pandas as pd
+
+    section = Section(
+        "X1",
+        "50% of a_b & c",
+        statement=[Text("Cost $O(L^2 D)$, **bold**, `code_x` and 100% #1.")],
+        derivation=[Math("a &= b \\\\ c &= d")],
+        checks=[Table(pd.DataFrame({"what": ["x_1 < 2"], "v": [0.5]}), "cap_tion")],
+    )
+    meta = {"backend_line": "backend jax | x", "summary": "ok"}
+    md = render([section], meta, "md")
+    tex = render([section], meta, "tex")
+    assert "$O(L^2 D)$" in md and "$O(L^2 D)$" in tex  # math untouched
+    assert "\\textbf{bold}" in tex and "\\texttt{code\\_x}" in tex
+    assert "100\\% \\#1" in tex and "50\\% of a\\_b \\& c" in tex
+    assert "\\begin{align*}" in tex and "\\toprule" in tex
+    assert latex_escape("a|b<c") == "a\\textbar{}b\\textless{}c"
+
+
+def write_fake_runs(folder):
+    run = folder / "suite" / "chatbot-lstm"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"task": "chatbot"}))
+    result = {"loss": 2.0, "perplexity": round(math.exp(2.0), 3), "jaccard": 0.2,
+              "cosine": 0.3, "damerau_levenshtein": 0.1, "bleu": 0.01}  # fmt: skip
+    (run / "metrics.json").write_text(
+        json.dumps({"model": "lstm", "results": {"lstm": result}, "epochs_run": 2,
+                    "train_seconds_this_process": 4.0, "test_pairs": 10,
+                    "samples": [{"input": "hi", "reference": "hello", "reply": "hi"}]})
+    )  # fmt: skip
+    (run / "history.csv").write_text(
+        "epoch,loss,val_loss,val_jaccard,val_cosine,val_damerau_levenshtein\n"
+        "0,3,3,0.1,0.2,0.1\n1,2,2.5,0.2,0.3,0.1\n"
+    )
+    broken = folder / "suite" / "chatbot-transformer"
+    broken.mkdir()
+    (broken / "config.json").write_text(json.dumps({"task": "chatbot"}))
+    (broken / "metrics.json").write_text('{"model": "transformer", "resu')
+
+
+def test_report_from_runs_states_gaps_and_bad_input(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    write_fake_runs(runs)
+    out = tmp_path / "out"
+    argv = ["--runs", str(runs), "--out", str(out), "--formats", "md",
+            "--only", "A3,B3", "--bench", str(tmp_path / "none")]  # fmt: skip
+    assert main(argv) == 0
+    text = (out / "solutions.md").read_text()
+    assert "| lstm " in text and "DIFFERENT dataset" in text
+    assert "chatbot-transformer/metrics.json: unreadable or partial" in text
+    assert "No traffic runs found" in text and "python -m zoo.train" in text
+    assert (out / "figures" / "a3_val_loss.png").is_file()
+    capsys.readouterr()
+    assert main(["--runs", str(tmp_path / "nowhere"), "--out", str(out),
+                 "--formats", "md", "--only", "B3"]) == 0  # fmt: skip
+    assert "no runs folder" in (out / "solutions.md").read_text()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for bad in (
+        ["--only", "Z9"],
+        ["--formats", "docx"],
+        ["--out", str(blocker / "sub"), "--only", "A3.4"],
+    ):
+        assert main(["--runs", str(runs), *bad]) == 2, bad
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith("solutions: error:"), err
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_latex_compiles_to_pdf(tmp_path):
+    out = tmp_path / "out"
+    argv = ["--runs", str(tmp_path), "--out", str(out), "--only", "A1.2,A3.4,B4"]
+    assert main(argv) == 0
+    assert (out / "solutions.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (out / "figures" / "a1_2_taylor.pdf").is_file()
+
+
+def _derivations(markdown):
+    """{section heading: text from '### Problem' up to '### Check'}."""
+    parts = re.split(r"\n## ", markdown)
+    found = {}
+    for part in parts[1:]:
+        heading, _, body = part.partition("\n")
+        found[heading] = body.split("### Check")[0]
+    return found
+
+
+def test_committed_report_has_the_same_derivations(tmp_path):
+    committed = os.path.join(ROOT, "reports", "solutions.md")
+    out = tmp_path / "out"
+    only = "A1.2,A1.3,A3.4,B2.iii,B4"
+    assert main(["--runs", str(tmp_path), "--out", str(out), "--formats", "md",
+                 "--only", only]) == 0  # fmt: skip
+    fresh = _derivations((out / "solutions.md").read_text())
+    with open(committed, encoding="utf-8") as handle:
+        saved = _derivations(handle.read())
+    assert len(fresh) == 5
+    for heading, text in fresh.items():
+        assert saved[heading] == text, heading
