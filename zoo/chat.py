@@ -143,12 +143,9 @@ def repl(bot, stdin, stdout):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--backend", choices=["jax", "torch", "tensorflow"])
-    known, _ = early.parse_known_args(argv)
-    if known.backend and "KERAS_BACKEND" not in os.environ:
-        os.environ["KERAS_BACKEND"] = known.backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo.runtime import apply_backend_flag
+
+    apply_backend_flag(argv)  # before anything imports keras
     args = build_parser().parse_args(argv)
     try:
         bot = Chatbot(

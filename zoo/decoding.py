@@ -47,8 +47,13 @@ def _run(generator, sources, max_length, choose, cached=True):
         if cached:
             logits, state = generator.step(tokens, state, memory)
         else:
-            prefix = np.concatenate([np.full((batch, 1), SOS_ID), output[:, :t]], 1)
-            logits = generator.recompute(sources, prefix.astype("int32"))
+            # The whole prefix in a fixed-size buffer: position t reads only
+            # positions <= t (causal), so the padding after it changes
+            # nothing, and a compiling backend sees one shape.
+            prefix = np.full((batch, max_length), PAD_ID, dtype="int32")
+            prefix[:, 0] = SOS_ID
+            prefix[:, 1 : t + 1] = output[:, :t]
+            logits = generator.recompute(sources, prefix, t)
         chosen = np.where(done, PAD_ID, choose(_numpy(logits)))
         output[:, t] = chosen
         done |= chosen == EOS_ID

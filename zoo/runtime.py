@@ -57,3 +57,22 @@ def describe():
 
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
     return f"backend {keras.backend.backend()} | devices {list_devices()} | {versions}"
+
+
+def apply_backend_flag(argv):
+    """Sets KERAS_BACKEND from a `--backend NAME` in argv, before keras loads.
+
+    An already set KERAS_BACKEND wins. Also quiets TensorFlow's C++ logs.
+
+    Args:
+        argv: list of str, the command line.
+    """
+    import argparse
+    import os
+
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--backend", choices=["jax", "torch", "tensorflow"])
+    known, _ = early.parse_known_args(argv)
+    if known.backend and "KERAS_BACKEND" not in os.environ:
+        os.environ["KERAS_BACKEND"] = known.backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

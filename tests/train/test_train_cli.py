@@ -284,11 +284,13 @@ def test_default_suite_prints_a_table(tmp_path, capsys, monkeypatch):
     from zoo.train import config as config_module
     from zoo.train.engine import TASKS
 
-    monkeypatch.setattr(TASKS["traffic"], "default_suite", ("lstm", "gru"))
-    monkeypatch.setitem(
-        config_module.PRESETS, "quick", {"epochs": 1, "units": 4, "patience": 5}
-    )
+    monkeypatch.setattr(TASKS["traffic"], "default_suite", ("gru",))
+    monkeypatch.setattr(TASKS["chatbot"], "default_suite", ("lstm",))
+    tiny = {"epochs": 1, "units": 4, "patience": 5, "batch_size": 64}
+    monkeypatch.setitem(config_module.PRESETS, "quick", tiny)
+    monkeypatch.setitem(config_module.TASK_PRESETS["chatbot"], "quick", tiny)
     assert main(["--out", str(tmp_path / "suite")]) == 0
     out = capsys.readouterr().out
-    assert "persistence MAE" in out and "gru" in out
+    assert "persistence MAE" in out and "gru" in out and "lstm" in out
+    assert "Damerau-Lev." in out  # the chatbot's columns in the same table
     assert (tmp_path / "suite" / "results.csv").is_file()

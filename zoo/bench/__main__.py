@@ -59,19 +59,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def build_lstm_config(args):
-    from zoo.bench.lstm import LstmBenchConfig
-
-    _reject_attention_flags(args)
-    config = LstmBenchConfig()
-    if args.quick:
-        config = LstmBenchConfig(lookback=12, units=16, batches=3, repeats=2)
-    for name in ("batch", "repeats"):
-        if getattr(args, name) is not None:
-            setattr(config, name, getattr(args, name))
-    return config
-
-
 def _reject_attention_flags(args):
     ignored = [
         f"--{n}"
@@ -84,34 +71,35 @@ def _reject_attention_flags(args):
         )
 
 
-def build_seq2seq_config(args):
-    from zoo.bench.seq2seq import Seq2SeqBenchConfig
-
+def _training_config(args, config_class, quick):
+    """A config of a non-attention benchmark: quick sizes, --batch, --repeats."""
     _reject_attention_flags(args)
-    config = Seq2SeqBenchConfig()
-    if args.quick:
-        config = Seq2SeqBenchConfig(
-            batch=8, length=6, vocab=50, units=16, batches=2, repeats=1
-        )
+    config = config_class(**quick) if args.quick else config_class()
     for name in ("batch", "repeats"):
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))
     return config
+
+
+def build_lstm_config(args):
+    from zoo.bench.lstm import LstmBenchConfig
+
+    quick = {"lookback": 12, "units": 16, "batches": 3, "repeats": 2}
+    return _training_config(args, LstmBenchConfig, quick)
+
+
+def build_seq2seq_config(args):
+    from zoo.bench.seq2seq import Seq2SeqBenchConfig
+
+    quick = {"batch": 8, "length": 6, "vocab": 50, "units": 16, "batches": 2}
+    return _training_config(args, Seq2SeqBenchConfig, {**quick, "repeats": 1})
 
 
 def build_decode_config(args):
     from zoo.bench.decode import DecodeBenchConfig
 
-    _reject_attention_flags(args)
-    config = DecodeBenchConfig()
-    if args.quick:
-        config = DecodeBenchConfig(
-            batch=2, source_length=5, steps=4, vocab=50, units=16, repeats=1
-        )
-    for name in ("batch", "repeats"):
-        if getattr(args, name) is not None:
-            setattr(config, name, getattr(args, name))
-    return config
+    quick = {"batch": 2, "source_length": 5, "steps": 4, "vocab": 50, "units": 16}
+    return _training_config(args, DecodeBenchConfig, {**quick, "repeats": 1})
 
 
 def build_attention_config(args):

@@ -8,14 +8,13 @@ bytes the decoder state holds after 1, `steps`/2 and `steps` tokens:
 linear attention's recurrent state stays constant, the key/value cache grows.
 """
 
-import statistics
-import time
 from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
 from keras import ops
 
+from zoo.bench.runners import timed_median
 from zoo.data.text import SOS_ID
 from zoo.decoding import greedy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
@@ -35,12 +34,13 @@ class DecodeBenchConfig:
 
 
 def _state_bytes(state):
-    sizes = [
-        int(np.prod(x.shape)) * np.dtype(str(x.dtype).split(".")[-1]).itemsize
+    """Bytes held by the tensors of a decoder state."""
+    return sum(
+        int(np.prod(x.shape))
+        * np.dtype(keras.backend.standardize_dtype(x.dtype)).itemsize
         for x in keras.tree.flatten(state)
         if hasattr(x, "shape")
-    ]
-    return sum(sizes)
+    )
 
 
 def _no_eos(model):
@@ -49,17 +49,6 @@ def _no_eos(model):
     bias = ops.convert_to_numpy(logits.bias).copy()
     bias[2] = -1e4
     logits.bias.assign(bias)
-
-
-def _seconds(fn, repeats):
-    """(median seconds, the warm-up's result): the warm-up compiles."""
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def _cache_growth(generator, sources, steps):
@@ -86,10 +75,10 @@ def run(config):
         )
         _no_eos(model)
         generator = generator_for(model)
-        fast, cached = _seconds(
+        fast, cached = timed_median(
             lambda g=generator: greedy(g, sources, config.steps), config.repeats
         )
-        slow, recomputed = _seconds(
+        slow, recomputed = timed_median(
             lambda g=generator: greedy(g, sources, config.steps, cached=False),
             config.repeats,
         )

@@ -6,13 +6,12 @@ the same sizes (`torch.nn.LSTM` + `torch.nn.Linear`, Adam) trained in the same
 process: samples per second and their ratio (PyTorch = the anchor).
 """
 
-import statistics
-import time
 from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
 
+from zoo.bench.runners import timed_median
 from zoo.models.forecasting import build_forecaster
 from zoo.runtime import library_versions, list_devices
 
@@ -44,13 +43,11 @@ def keras_samples_per_second(config):
         "lstm", config.lookback, config.horizon, config.features, config.units
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    model.fit(x, y, batch_size=config.batch, epochs=1, verbose=0)  # warm-up
-    times = []
-    for _ in range(config.repeats):
-        start = time.perf_counter()
+
+    def epoch():
         model.fit(x, y, batch_size=config.batch, epochs=1, verbose=0, shuffle=False)
-        times.append(time.perf_counter() - start)
-    return len(x) / statistics.median(times)
+
+    return len(x) / timed_median(epoch, config.repeats)[0]
 
 
 def torch_samples_per_second(config):
@@ -71,13 +68,7 @@ def torch_samples_per_second(config):
             loss.backward()
             optimizer.step()
 
-    epoch()  # warm-up
-    times = []
-    for _ in range(config.repeats):
-        start = time.perf_counter()
-        epoch()
-        times.append(time.perf_counter() - start)
-    return len(x) / statistics.median(times)
+    return len(x) / timed_median(epoch, config.repeats)[0]
 
 
 def run(config):

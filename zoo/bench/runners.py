@@ -198,3 +198,21 @@ def matmul_runner(size, seed=0):
 
         return lambda: torch.mm(a, b)
     return lambda: keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
+
+
+def timed_median(fn, repeats):
+    """Runs `fn` once to warm up (compilation), then `repeats` timed times.
+
+    Returns:
+        (median seconds, the warm-up call's result).
+    """
+    import statistics
+    import time
+
+    result = fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result

@@ -7,13 +7,12 @@ encoder-decoder of the same sizes (`nn.Embedding`, two `nn.LSTM`,
 and the ratio to the PyTorch reference (the anchor).
 """
 
-import statistics
-import time
 from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
 
+from zoo.bench.runners import timed_median
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq
 from zoo.runtime import library_versions, list_devices
 
@@ -38,16 +37,6 @@ def _data(config):
     )
 
 
-def _median_seconds(epoch, repeats):
-    epoch()  # warm-up: compilation
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        epoch()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def keras_tokens_per_second(name, config):
     source, decoder_in, target = _data(config)
     model = build_seq2seq(name, config.vocab, config.units, num_heads=4, num_layers=2)
@@ -63,7 +52,7 @@ def keras_tokens_per_second(name, config):
             rows = slice(i * config.batch, (i + 1) * config.batch)
             model.train_on_batch([source[rows], decoder_in[rows]], target[rows])
 
-    return target.size / _median_seconds(epoch, config.repeats)
+    return target.size / timed_median(epoch, config.repeats)[0]
 
 
 def torch_tokens_per_second(config):
@@ -92,7 +81,7 @@ def torch_tokens_per_second(config):
             loss.backward()
             optimizer.step()
 
-    return target.numel() / _median_seconds(epoch, config.repeats)
+    return target.numel() / timed_median(epoch, config.repeats)[0]
 
 
 def run(config):

@@ -255,20 +255,7 @@ class LinearAttention(ProjectedAttention):
             Tuple `(output, new_state)`: `(B, T_new, output_shape)` and the
             updated `(S, z)`.
         """
-        value = query if value is None else value
-        if not self.built:
-            self.build(query.shape, value.shape, None if key is None else key.shape)
-        self._check_rank3("query", query.shape)
-        if len(state) != 2:
-            raise ValueError(
-                "state: expected the pair (S, z) from get_initial_state. "
-                f"Received {len(state)} items"
-            )
-        query = ops.cast(query, self.compute_dtype)
-        value = query if value is query else ops.cast(value, self.compute_dtype)
-        if key is not None:
-            key = ops.cast(key, self.compute_dtype)
-        q, k, v = self._project(query, value, key)
+        q, k, v = self._project_step(query, state, value, key, "(S, z)")
         phi_q, phi_k, v = self._features(q, k, v, value_mask)
         out, new_state = self._causal(phi_q, phi_k, v, *state)
         return self._output(ops.cast(out, self.compute_dtype)), new_state

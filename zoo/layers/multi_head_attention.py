@@ -205,20 +205,7 @@ class MultiHeadAttention(ProjectedAttention):
             Tuple `(output, new_state)`: `(B, T_new, output_shape)` and the
             cache extended by `T_new` positions.
         """
-        value = query if value is None else value
-        if not self.built:
-            self.build(query.shape, value.shape, None if key is None else key.shape)
-        self._check_rank3("query", query.shape)
-        if len(state) != 2:
-            raise ValueError(
-                "state: expected the pair (K, V) from get_initial_state. "
-                f"Received {len(state)} items"
-            )
-        query = ops.cast(query, self.compute_dtype)
-        value = query if value is query else ops.cast(value, self.compute_dtype)
-        if key is not None:
-            key = ops.cast(key, self.compute_dtype)
-        q, k, v = self._project(query, value, key)
+        q, k, v = self._project_step(query, state, value, key, "(K, V)")
         k = ops.concatenate([ops.cast(state[0], k.dtype), k], axis=1)
         v = ops.concatenate([ops.cast(state[1], v.dtype), v], axis=1)
         new_len, total = ops.shape(q)[1], ops.shape(k)[1]

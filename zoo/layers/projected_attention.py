@@ -214,6 +214,27 @@ class ProjectedAttention(keras.layers.Layer):
         v = ops.reshape(v, (batch, -1, heads, value_dim))
         return q, k, v
 
+    def _project_step(self, query, state, value, key, state_name):
+        """Shared start of `step`: build, validate, cast and project new tokens.
+
+        Returns:
+            q (B,T,H,d_qk), k (B,T,H,d_qk), v (B,T,H,d_v) of the new tokens.
+        """
+        value = query if value is None else value
+        if not self.built:
+            self.build(query.shape, value.shape, None if key is None else key.shape)
+        self._check_rank3("query", query.shape)
+        if len(state) != 2:
+            raise ValueError(
+                f"state: expected the pair {state_name} from get_initial_state. "
+                f"Received {len(state)} items"
+            )
+        query = ops.cast(query, self.compute_dtype)
+        value = query if value is query else ops.cast(value, self.compute_dtype)
+        if key is not None:
+            key = ops.cast(key, self.compute_dtype)
+        return self._project(query, value, key)
+
     def _output(self, heads_out):
         """(B, T, H, d_v) -> (B, T, d_out) through W^(o)."""
         batch = ops.shape(heads_out)[0]

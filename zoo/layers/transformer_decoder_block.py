@@ -2,11 +2,15 @@
 
 import keras
 
-from zoo.layers.transformer_parts import block_config, make_attention, make_feed_forward
+from zoo.layers.transformer_parts import (
+    TransformerBlockBase,
+    make_attention,
+    make_feed_forward,
+)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TransformerDecoderBlock(keras.layers.Layer):
+class TransformerDecoderBlock(TransformerBlockBase):
     """Causal self-attention, cross-attention to the encoder, feed-forward.
 
     `x + SelfAttn(LN(x), causal)`, `x + CrossAttn(LN(x), encoder)`,
@@ -37,14 +41,6 @@ class TransformerDecoderBlock(keras.layers.Layer):
     >>> tuple(block(x, memory).shape)
     (1, 3, 8)
     """
-
-    def __init__(
-        self, num_heads, hidden_dim, attention="softmax", dropout=0.1, **kwargs
-    ):
-        super().__init__(**kwargs)
-        self.num_heads, self.hidden_dim = num_heads, hidden_dim
-        self.attention, self.dropout = attention, dropout
-        self.supports_masking = True
 
     def build(self, x_shape, encoder_outputs_shape):
         dim = x_shape[-1]
@@ -109,6 +105,3 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
     def compute_output_shape(self, x_shape, encoder_outputs_shape):
         return x_shape
-
-    def get_config(self):
-        return {**super().get_config(), **block_config(self)}

@@ -2,11 +2,15 @@
 
 import keras
 
-from zoo.layers.transformer_parts import block_config, make_attention, make_feed_forward
+from zoo.layers.transformer_parts import (
+    TransformerBlockBase,
+    make_attention,
+    make_feed_forward,
+)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class TransformerEncoderBlock(keras.layers.Layer):
+class TransformerEncoderBlock(TransformerBlockBase):
     """`x + SelfAttention(LN(x))`, then `x + FFN(LN(x))`.
 
     Args:
@@ -30,14 +34,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
     >>> tuple(block(np.zeros((1, 3, 8), "float32")).shape)
     (1, 3, 8)
     """
-
-    def __init__(
-        self, num_heads, hidden_dim, attention="softmax", dropout=0.1, **kwargs
-    ):
-        super().__init__(**kwargs)
-        self.num_heads, self.hidden_dim = num_heads, hidden_dim
-        self.attention, self.dropout = attention, dropout
-        self.supports_masking = True
 
     def build(self, x_shape):
         dim = x_shape[-1]
@@ -65,6 +61,3 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     def compute_output_shape(self, x_shape):
         return x_shape
-
-    def get_config(self):
-        return {**super().get_config(), **block_config(self)}

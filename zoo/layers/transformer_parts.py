@@ -41,11 +41,34 @@ def make_feed_forward(dim, hidden, dropout, name):
     )
 
 
-def block_config(layer):
-    """The constructor arguments common to both blocks (for get_config)."""
-    return {
-        "num_heads": layer.num_heads,
-        "hidden_dim": layer.hidden_dim,
-        "attention": layer.attention,
-        "dropout": layer.dropout,
-    }
+class TransformerBlockBase(keras.layers.Layer):
+    """Arguments and config shared by the encoder and decoder blocks.
+
+    Args:
+        num_heads: int.
+        hidden_dim: int, feed-forward width.
+        attention: "softmax" or "linear".
+        dropout: float. Defaults to 0.1.
+        **kwargs: base layer arguments.
+    """
+
+    def __init__(
+        self, num_heads, hidden_dim, attention="softmax", dropout=0.1, **kwargs
+    ):
+        super().__init__(**kwargs)
+        if attention not in ATTENTION_KINDS:
+            raise ValueError(
+                f"attention: expected one of {ATTENTION_KINDS}, got {attention!r}"
+            )
+        self.num_heads, self.hidden_dim = num_heads, hidden_dim
+        self.attention, self.dropout = attention, dropout
+        self.supports_masking = True
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "attention": self.attention,
+            "dropout": self.dropout,
+        }

@@ -52,7 +52,7 @@ def build_parser():
     parser.add_argument("--epochs", type=int, help="maximum epochs (preset)")
     parser.add_argument("--units", type=int, help="recurrent units (preset)")
     parser.add_argument("--patience", type=int, help="early-stopping patience (preset)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--batch-size", type=int, help="batch size (preset)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--preset", choices=sorted(PRESETS), default=defaults.preset)
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -202,13 +202,9 @@ def run_suite(args):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    # --backend must act before anything imports keras.
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--backend", choices=["jax", "torch", "tensorflow"])
-    known, _ = early.parse_known_args(argv)
-    if known.backend and "KERAS_BACKEND" not in os.environ:
-        os.environ["KERAS_BACKEND"] = known.backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo.runtime import apply_backend_flag
+
+    apply_backend_flag(argv)  # before anything imports keras
     parser = build_parser()
     args = parser.parse_args(argv)
 

@@ -74,17 +74,21 @@ class HistoryTracker(keras.callbacks.Callback):
 
     On (re)start it keeps the rows of epochs before the first epoch run now,
     so a resumed run continues the file. After each epoch: the row is written
-    (atomically); if the validation loss is the best so far, the weights go to
-    `best.weights.h5`; if the best epoch is `patience` epochs back, training
-    stops. A NaN loss stops training and is reported in `diverged_at`.
+    (atomically); if the monitored value is the best so far, the weights go
+    to `best.weights.h5`; if the best epoch is `patience` epochs back,
+    training stops. A NaN loss stops training and is reported in
+    `diverged_at`.
 
     Args:
         run_dir: str. The run directory.
         patience: int.
+        monitor: str, a column of the history. Defaults to `"val_loss"`.
+        mode: "min" or "max": which direction is better.
     """
 
-    def __init__(self, run_dir, patience):
+    def __init__(self, run_dir, patience, monitor="val_loss", mode="min"):
         super().__init__()
+        self.monitor, self.sign = monitor, 1.0 if mode == "min" else -1.0
         self.path = os.path.join(run_dir, "history.csv")
         self.best_path = os.path.join(run_dir, "best.weights.h5")
         self.patience = patience
@@ -119,9 +123,9 @@ class HistoryTracker(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def best_index(self):
-        """Index in `rows` of the epoch with the lowest validation loss."""
-        losses = [float(r["val_loss"]) for r in self.rows]
-        return min(range(len(losses)), key=losses.__getitem__)
+        """Index in `rows` of the best epoch (the first one on ties)."""
+        values = [self.sign * float(r[self.monitor]) for r in self.rows]
+        return min(range(len(values)), key=values.__getitem__)
 
     def _write(self):
         fields = list(self.rows[-1].keys())

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 # Values a preset sets when the command line leaves them unset.
 PRESETS = {
     # A smoke-sized run: the default suite (`python -m zoo.train`) uses it.
-    "quick": {"epochs": 25, "units": 32, "patience": 5},
-    "full": {"epochs": 150, "units": 64, "patience": 15},
+    "quick": {"epochs": 25, "units": 32, "patience": 5, "batch_size": 64},
+    "full": {"epochs": 150, "units": 64, "patience": 15, "batch_size": 64},
 }
 # Tasks whose presets differ from PRESETS.
 TASK_PRESETS = {
     "chatbot": {
-        "quick": {"epochs": 30, "units": 64, "patience": 6},
-        "full": {"epochs": 100, "units": 128, "patience": 10},
+        "quick": {"epochs": 40, "units": 64, "patience": 8, "batch_size": 32},
+        "full": {"epochs": 100, "units": 128, "patience": 15, "batch_size": 32},
     },
 }
 
@@ -45,7 +45,7 @@ class TrainConfig:
     units: int | None = None  # recurrent units (preset)
     epochs: int | None = None  # upper bound; early stopping usually ends sooner
     patience: int | None = None  # epochs without a better val loss before stopping
-    batch_size: int = 64
+    batch_size: int | None = None  # preset
     learning_rate: float = 3e-3  # Adam; the data is standardized per series
     seed: int = 0  # weights, shuffling and splits are all derived from it
     distribute: str | None = None  # "data-parallel": all local devices (JAX)

@@ -166,7 +166,7 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         shuffle=False,
         drop_remainder=bool(sharded),
     )
-    tracker = HistoryTracker(workdir, config.patience)
+    tracker = HistoryTracker(workdir, config.patience, *task.monitor)
     backup = keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"))
     started = time.perf_counter()
     # The tracker writes the epoch's row before the backup is taken: if the

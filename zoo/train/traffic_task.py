@@ -38,6 +38,7 @@ class TrafficTask:
     default_suite = ("lstm", "gru", "stacked-lstm", "seq2seq-lstm", "lstm-attention")
     loss = staticmethod(masked_mse)
     loss_label = "masked MSE (standardized)"
+    monitor = ("val_loss", "min")  # early stopping and the kept epoch
 
     def prepare(self, config):
         frame = load_travel_times(

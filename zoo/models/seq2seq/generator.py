@@ -30,9 +30,9 @@ class Seq2SeqGenerator:
         """Next-token logits `(B, V)` for `(B, 1)` tokens; returns (logits, state)."""
         raise NotImplementedError
 
-    def recompute(self, sources, prefix):
-        """Logits `(B, V)` after `prefix` by running the full model: no cache."""
-        return self.model([sources, prefix], training=False)[:, -1]
+    def recompute(self, sources, prefix, position=-1):
+        """Logits `(B, V)` at `position` of `prefix`: the full model, no cache."""
+        return self.model([sources, prefix], training=False)[:, position]
 
     def attention_weights(self, sources, decoder_inputs):
         """`(B, T, S)` attention of each reply token over the input, or None."""
