@@ -59,9 +59,10 @@ def main(argv=None):
         formats = parse_formats(args.formats)
         wanted = select(args.only)
         if args.train_quick:
+            from zoo.train.__main__ import _stamp
             from zoo.train.__main__ import main as train
 
-            if train(["--out", os.path.join(args.runs, "suite-quick")]) != 0:
+            if train(["--out", os.path.join(args.runs, f"suite-{_stamp()}")]) != 0:
                 raise ZooError("--train-quick: the training suite failed (see above)")
         try:
             os.makedirs(os.path.join(args.out, "figures"), exist_ok=True)

@@ -112,6 +112,8 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
                       "--out", str(tmp_path / "b")]),
         (train_main, ["chatbot", "--language", "klingon",
                       "--out", str(tmp_path / "c")]),
+        (train_main, ["chatbot", "--model", "transformer", "--units", "9",
+                      "--num-heads", "3", "--out", str(tmp_path / "d")]),
         (chat_main, ["--run", str(run), "--decoder", "psychic", "--say", "hi"]),
         (chat_main, ["--run", str(traffic), "--say", "hi"]),
         (chat_main, ["--run", str(tmp_path / "missing"), "--say", "hi"]),
@@ -120,5 +122,5 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and "error:" in err, err
-    for name in ("a", "b", "c"):
+    for name in ("a", "b", "c", "d"):
         assert not (tmp_path / name).exists()

@@ -195,7 +195,9 @@ def run_suite(args):
             )
     table = pd.DataFrame(rows)
     print(f"\nResults (test split, embedded data) in {suite_dir}:")
-    print(table.to_string(index=False))
+    for _, part in table.groupby("task", sort=False):
+        # Each task's own columns: the other tasks' would only show NaN.
+        print("\n" + part.dropna(axis=1, how="all").to_string(index=False))
     table.to_csv(os.path.join(suite_dir, "results.csv"), index=False)
     return 0
 

@@ -94,7 +94,9 @@ class ChatbotTask:
                 f"--attention-score: unknown {config.attention_score!r}; "
                 f"choose from {list(SCORES)}"
             )
-        if config.model.startswith("transformer") and config.units % config.num_heads:
+        if config.model.startswith("transformer") and (
+            config.units % config.num_heads or config.units % 2
+        ):
             raise ZooError(
                 f"--units {config.units} must be a multiple of --num-heads "
                 f"{config.num_heads} (and even) for the transformer"
