@@ -51,6 +51,11 @@ def latex_escape(text):
     return "".join(c if ord(c) < 256 or c == "$" else "?" for c in text)
 
 
+def markdown_cell(text):
+    """Text safe inside a Markdown table cell (a bare | would end the cell)."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def _inline_latex(text):
     """Text syntax -> LaTeX: math kept, `code` and **bold** translated."""
     out = []
@@ -75,7 +80,9 @@ def _markdown_block(block):
     if isinstance(block, Math):
         return "$$\n" + block.latex.replace("&", "").replace("\\\\", "\\\\\n") + "\n$$"
     if isinstance(block, Table):
-        table = block.frame.to_markdown(index=False, floatfmt=f".{block.digits}g")
+        frame = block.frame.rename(columns=lambda c: markdown_cell(str(c)))
+        frame = frame.map(lambda v: markdown_cell(v) if isinstance(v, str) else v)
+        table = frame.to_markdown(index=False, floatfmt=f".{block.digits}g")
         return f"*{block.caption}*\n\n{table}"
     if isinstance(block, Figure):
         return f"![{block.caption}](figures/{block.stem}.png)\n\n*{block.caption}*"
@@ -137,6 +144,7 @@ def render(sections, meta, fmt):
     environment = _environment(latex)
     environment.filters["block"] = _latex_block if latex else _markdown_block
     environment.filters["text"] = _inline_latex if latex else (lambda s: s)
+    environment.filters["cell"] = _inline_latex if latex else markdown_cell
     template = environment.get_template(f"solutions.{fmt}.j2")
     return template.render(sections=sections, meta=meta)
 

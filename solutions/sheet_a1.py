@@ -20,7 +20,7 @@ def _ops():
     return ops
 
 
-def measure_softmax_attention(lengths=(1024, 2048, 4096), dim=128, repeats=3):
+def measure_softmax_attention(lengths=(2048, 4096, 8192), dim=128, repeats=3):
     """Median seconds of Z = softmax(Q K^T) V per length (keras.ops, this backend).
 
     Returns:

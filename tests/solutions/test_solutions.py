@@ -13,7 +13,7 @@ import pytest
 from solutions import chatbot, exam, sheet_a1, sheet_b2
 from solutions.__main__ import main
 from solutions.document import Math, Section, Table, Text
-from solutions.render import latex_escape, render
+from solutions.render import latex_escape, markdown_cell, render
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -122,6 +122,7 @@ def test_render_markdown_and_latex_from_one_source():
     assert "100\\% \\#1" in tex and "50\\% of a\\_b \\& c" in tex
     assert "\\begin{align*}" in tex and "\\toprule" in tex
     assert latex_escape("a|b<c") == "a\\textbar{}b\\textless{}c"
+    assert markdown_cell("max |x|") == "max \\|x\\|"  # a bare | ends a cell
 
 
 def write_fake_runs(folder):
