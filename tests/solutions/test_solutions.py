@@ -189,7 +189,8 @@ def _derivations(markdown):
     found = {}
     for part in parts[1:]:
         heading, _, body = part.partition("\n")
-        found[heading] = body.split("### Check")[0]
+        if " — " in heading:  # a problem, not the table of contents
+            found[heading] = body.split("### Check")[0]
     return found
 
 
