@@ -62,6 +62,17 @@ def test_run_directory_history_metrics_and_figures(run):
     assert len(metrics["samples"]) == 6
 
 
+def test_the_summary_prints_sample_replies(run, capsys):
+    # The module's run was trained before capsys; a second tiny run prints.
+    out_dir = run.parent / "again"
+    argv = ["chatbot", "--model", "lstm", "--corpus", "tsv", "--data",
+            str(run.parent / "pairs.tsv"), "--units", "4", "--epochs", "1",
+            "--max-tokens", "6", "--out", str(out_dir)]  # fmt: skip
+    assert train_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Sample replies" in out and "reply:" in out and "reference:" in out
+
+
 def test_say_and_the_repl_survive_any_input(run, capsys):
     assert chat_main(["--run", str(run), "--say", "hello how are you"]) == 0
     assert capsys.readouterr().out.count("\n") == 1  # one reply line

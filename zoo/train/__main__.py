@@ -167,6 +167,18 @@ def run_one(args, parser):
     return out, train_and_evaluate(config, out, resume=args.resume)
 
 
+def print_samples(samples):
+    """Sample replies of chatbot runs: (model, {input, reference, reply})."""
+    if samples:
+        print("\nSample replies (test split, greedy):")
+    for model, sample in samples:
+        print(
+            f"  [{model}] > {sample['input']}\n"
+            f"      reply: {sample['reply'] or '(empty)'}   "
+            f"(reference: {sample['reference']})"
+        )
+
+
 def run_suite(args):
     """The quick preset of every task's default models; prints a table."""
     import pandas as pd
@@ -175,7 +187,7 @@ def run_suite(args):
     from zoo.train.engine import TASKS, train_and_evaluate
 
     suite_dir = args.out or os.path.join("runs", f"suite-{_stamp()}")
-    rows = []
+    rows, samples = [], []
     for task_name, task in TASKS.items():
         for model in task.default_suite:
             config = TrainConfig(
@@ -184,6 +196,7 @@ def run_suite(args):
             out = os.path.join(suite_dir, f"{task_name}-{model}")
             print(f"\n== {task_name} / {model} -> {out}", flush=True)
             result = train_and_evaluate(config, out, verbose=2)
+            samples += [(model, s) for s in result.get("samples", [])[:3]]
             rows.append(
                 {
                     "task": task_name,
@@ -198,6 +211,7 @@ def run_suite(args):
     for _, part in table.groupby("task", sort=False):
         # Each task's own columns: the other tasks' would only show NaN.
         print("\n" + part.dropna(axis=1, how="all").to_string(index=False))
+    print_samples(samples)
     table.to_csv(os.path.join(suite_dir, "results.csv"), index=False)
     return 0
 
@@ -231,6 +245,7 @@ def main(argv=None):
 
     row = get_task(args.task).table_row(result)
     print("\n" + "\n".join(f"{k:>20}: {v}" for k, v in row.items()))
+    print_samples([(result["model"], s) for s in result.get("samples", [])[:3]])
     print(f"wrote {out}")
     return 0
 
