@@ -15,18 +15,18 @@ def save(figure, path):
     plt.close(figure)
 
 
-def loss_curves(rows, path, title, ylabel="loss"):
-    """Training and validation loss per epoch.
+def epoch_curves(rows, series, path, title, ylabel):
+    """Columns of history.csv rows against the epoch, one line each.
 
     Args:
-        rows: list of dicts with `epoch`, `loss`, `val_loss`.
+        rows: list of dicts with `epoch` and the columns of `series`.
+        series: dict column -> legend label.
         path: output PNG.
-        title: str.
-        ylabel: str, what the loss is.
+        title, ylabel: str.
     """
     figure, axis = plt.subplots(figsize=(6, 3.6))
     epochs = [int(r["epoch"]) + 1 for r in rows]
-    for key, label in (("loss", "train"), ("val_loss", "validation")):
+    for key, label in series.items():
         axis.plot(epochs, [float(r[key]) for r in rows], marker=".", label=label)
     axis.set_xlabel("epoch")
     axis.set_ylabel(ylabel)
@@ -35,6 +35,11 @@ def loss_curves(rows, path, title, ylabel="loss"):
     axis.legend()
     figure.tight_layout()
     save(figure, path)
+
+
+def loss_curves(rows, path, title, ylabel="loss"):
+    """Training and validation loss per epoch."""
+    epoch_curves(rows, {"loss": "train", "val_loss": "validation"}, path, title, ylabel)
 
 
 def forecast_vs_actual(times, actual, forecasts, path, title):
@@ -62,18 +67,8 @@ def forecast_vs_actual(times, actual, forecasts, path, title):
 
 def similarity_curves(rows, keys, path, title):
     """Validation similarities per epoch (one line per key of `rows`)."""
-    figure, axis = plt.subplots(figsize=(6, 3.6))
-    epochs = [int(r["epoch"]) + 1 for r in rows]
-    for key in keys:
-        label = key.removeprefix("val_").replace("_", "-")
-        axis.plot(epochs, [float(r[key]) for r in rows], marker=".", label=label)
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("similarity (validation, greedy)")
-    axis.set_title(title)
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    save(figure, path)
+    labels = {k: k.removeprefix("val_").replace("_", "-") for k in keys}
+    epoch_curves(rows, labels, path, title, "similarity (validation, greedy)")
 
 
 def attention_heatmap(weights, input_tokens, reply_tokens, path, title):
