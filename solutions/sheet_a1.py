@@ -57,10 +57,10 @@ def fit_slope(rows):
     return float(np.polyfit(x, y, 1)[0])
 
 
-def a1_1(out_dir):
-    rows, slope = measure_softmax_attention()
+def a1_1(out_dir, dim=128):
+    rows, slope = measure_softmax_attention(dim=dim)
     frame = pd.DataFrame(rows, columns=["L", "seconds"])
-    frame["multiplications 2 L^2 D"] = [2 * L * L * 128 for L, _ in rows]
+    frame["multiplications 2 L^2 D"] = [2 * L * L * dim for L, _ in rows]
     figure, axis = figures.new()
     axis.loglog(frame["L"], frame["seconds"], "o-", label="measured")
     ref = frame["seconds"].iloc[-1] * (frame["L"] / frame["L"].iloc[-1]) ** 2
@@ -103,7 +103,7 @@ def a1_1(out_dir):
         checks=[
             Text(
                 "Measured median time of the three steps (keras.ops on this "
-                "backend, $D = 128$) and the least-squares slope of log time "
+                f"backend, $D = {dim}$) and the least-squares slope of log time "
                 "against log $L$; small $L$ carry a fixed overhead that pulls the "
                 "slope below 2."
             ),

@@ -41,9 +41,8 @@ def filter_settings(config):
     )
 
 
-def greedy_replies(model, pairs, vocab, max_len, batch_size=64):
-    """Greedy replies (token lists) to the inputs of `pairs`, in batches."""
-    encoder = DialogPairs({"x": pairs}, vocab, {}).arrays("x", max_len)[0]
+def greedy_replies(model, encoder, vocab, max_len, batch_size=64):
+    """Greedy replies (token lists) to encoder ids `(N, max_len)`, in batches."""
     generator = generator_for(model)
     replies = []
     for start in range(0, len(encoder), batch_size):
@@ -57,19 +56,26 @@ class ValidationSimilarity(keras.callbacks.Callback):
 
     Greedy replies to a fixed sample of validation pairs after every epoch,
     so `history.csv` holds the per-epoch similarities of sheet A3.
+
+    Args:
+        encoder: int array `(N, max_len)`, the sample's encoded inputs.
+        references: list of N token lists, the sample's responses.
+        vocab: Vocabulary.
+        max_len: int, longest reply generated.
     """
 
-    def __init__(self, pairs, vocab, max_len):
+    def __init__(self, encoder, references, vocab, max_len):
         super().__init__()
-        self.pairs, self.vocab, self.max_len = pairs, vocab, max_len
+        self.encoder, self.references = encoder, references
+        self.vocab, self.max_len = vocab, max_len
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        replies = greedy_replies(self.model, self.pairs, self.vocab, self.max_len)
-        references = [answer for _, answer in self.pairs]
+        replies = greedy_replies(self.model, self.encoder, self.vocab, self.max_len)
         for name, fn in metrics.SIMILARITIES.items():
-            scores = [fn(r, h) for r, h in zip(references, replies, strict=True)]
+            pairs = zip(self.references, replies, strict=True)
+            scores = [fn(r, h) for r, h in pairs]
             logs[f"val_{name}"] = float(np.mean(scores))
 
 
@@ -123,8 +129,13 @@ class ChatbotTask:
         )
 
     def callbacks(self, config, data):
+        # Encoded once: the same sample is decoded after every epoch.
+        encoder = data.pairs.arrays("val", data.max_len)[0][:VALIDATION_SAMPLE]
         sample = data.pairs.splits["val"][:VALIDATION_SAMPLE]
-        return [ValidationSimilarity(sample, data.pairs.vocab, data.max_len)]
+        references = [answer for _, answer in sample]
+        return [
+            ValidationSimilarity(encoder, references, data.pairs.vocab, data.max_len)
+        ]
 
     def summary(self, data):
         sizes = {k: len(v) for k, v in data.pairs.splits.items()}
@@ -139,7 +150,7 @@ class ChatbotTask:
         write_text(os.path.join(run_dir, "vocab.json"), vocab.to_json())
         (encoder, decoder_in), target = self.arrays(data, "test")
         loss = float(model.evaluate([encoder, decoder_in], target, verbose=0))
-        replies = greedy_replies(model, test, vocab, data.max_len)
+        replies = greedy_replies(model, encoder, vocab, data.max_len)
         references = [answer for _, answer in test]
         report = {"loss": round(loss, 4), "perplexity": round(math.exp(loss), 3)}
         report.update(metrics.similarity_report(references, replies))
@@ -155,7 +166,7 @@ class ChatbotTask:
             ]
         ]
         write_json(os.path.join(run_dir, "samples.json"), samples)
-        self._figures(model, data, config, run_dir, test, replies)
+        self._figures(model, data, config, run_dir, encoder, replies)
         return {
             "model": config.model,
             "test_pairs": len(test),
@@ -164,7 +175,7 @@ class ChatbotTask:
             "samples": samples,
         }
 
-    def _figures(self, model, data, config, run_dir, test, replies):
+    def _figures(self, model, data, config, run_dir, encoder, replies):
         import csv
 
         with open(os.path.join(run_dir, "history.csv"), newline="") as handle:
@@ -178,11 +189,12 @@ class ChatbotTask:
             )
         if config.model == "lstm":
             return
-        # The test pair whose greedy reply is longest (at least one token).
-        row = max(range(len(test)), key=lambda i: (len(replies[i]) > 0, -i))
-        question, reply = test[row][0], replies[row] or ["<eos>"]
+        # The first test pair with a non-empty greedy reply (else the first).
+        row = max(range(len(replies)), key=lambda i: (len(replies[i]) > 0, -i))
+        question = data.pairs.splits["test"][row][0]
+        reply = replies[row] or ["<eos>"]
         vocab = data.pairs.vocab
-        source = np.array([vocab.encode(question)[: data.max_len]], "int32")
+        source = encoder[row : row + 1]
         decoder_in = np.array([[SOS_ID, *vocab.encode(reply)]], "int32")
         weights = generator_for(model).attention_weights(source, decoder_in)
         weights = keras.ops.convert_to_numpy(weights)[0, : len(reply)]
