@@ -35,6 +35,16 @@ def build_parser():
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--no-repeat-ngram",
+        type=int,
+        help="block repeated n-grams (default: the run's setting)",
+    )
+    parser.add_argument(
+        "--repetition-penalty",
+        type=float,
+        help="CTRL repetition penalty (default: the run's setting)",
+    )
+    parser.add_argument(
         "--backend",
         choices=["jax", "torch", "tensorflow"],
         help="sets KERAS_BACKEND when it is not set already",
@@ -49,7 +59,8 @@ class Chatbot:
         run_dir: str, a finished `python -m zoo.train chatbot` run.
         decoder: "greedy", "beam", "top-k" or "top-p".
         **options: decoder options (width, length_penalty, top_k, top_p,
-            temperature, seed).
+            temperature, seed; no_repeat_ngram and repetition_penalty, which
+            default to the run's own, so replies match its samples.json).
 
     Example:
     >>> Chatbot("runs/chatbot-lstm").reply("hello")  # doctest: +SKIP
@@ -64,7 +75,11 @@ class Chatbot:
         config = _read_config(run_dir)
         from zoo.models.seq2seq import generator_for
         from zoo.saving import load_model
-        from zoo.train.chatbot_task import filter_settings, load_vocabulary
+        from zoo.train.chatbot_task import (
+            decoding_options,
+            filter_settings,
+            load_vocabulary,
+        )
         from zoo.train.config import TrainConfig
 
         self.vocab = load_vocabulary(run_dir)
@@ -89,6 +104,9 @@ class Chatbot:
         else:
             keep = ()
         self.options = {k: v for k, v in options.items() if k in keep}
+        for name, value in decoding_options(settings).items():
+            given = options.get(name)
+            self.options[name] = value if given is None else given
 
     def reply(self, text):
         """The bot's answer to `text` (str)."""
@@ -100,7 +118,9 @@ class Chatbot:
         ids = self.vocab.encode(text)[: self.max_len]
         if not ids:
             return ""
-        source = np.array([ids], dtype="int32")
+        # Padded to the model's input length, as the run's own replies were.
+        source = np.zeros((1, self.max_len), dtype="int32")
+        source[0, : len(ids)] = ids
         out = decode(self.generator, source, self.decoder, self.max_len, **self.options)
         return detokenize(self.vocab.decode(out[0]), self.vocab.level)
 
@@ -157,6 +177,8 @@ def main(argv=None):
             top_p=args.top_p,
             temperature=args.temperature,
             seed=args.seed,
+            no_repeat_ngram=args.no_repeat_ngram,
+            repetition_penalty=args.repetition_penalty,
         )
         if args.say is not None:
             print(bot.reply(args.say))

@@ -6,6 +6,17 @@ key/value cache, linear attention's recurrent state). `cached=False` runs
 the naive reference instead (the whole model on the whole prefix each
 step); both give the same tokens, which the tests check on every backend.
 
+Two options against the loops small chatbots fall into, as in the
+generation libraries (Hugging Face's `no_repeat_ngram_size` and
+`repetition_penalty`), for every decoder:
+- `no_repeat_ngram=n`: a token that would complete an n-gram already in
+  the reply is never chosen (0: off).
+- `repetition_penalty=p` (CTRL, Keskar et al. 2019): the logit of every
+  token already in the reply is divided by p when positive, multiplied by
+  p when negative (1.0: off).
+They act on the logits before the softmax; beam search ranks hypotheses by
+the log-probabilities of the adjusted logits.
+
 Example:
 >>> ids = greedy(generator, sources, max_length=20)  # doctest: +SKIP
 """
@@ -28,13 +39,69 @@ def _numpy(x):
     return logits
 
 
+def _check_options(no_repeat_ngram, repetition_penalty):
+    if no_repeat_ngram < 0:
+        raise ZooError(f"--no-repeat-ngram must be >= 0, got {no_repeat_ngram}")
+    if not repetition_penalty >= 1.0:
+        raise ZooError(
+            f"--repetition-penalty must be >= 1.0 (1.0: off), got {repetition_penalty}"
+        )
+
+
+def adjust_logits(logits, history, no_repeat_ngram=0, repetition_penalty=1.0):
+    """Applies n-gram blocking and the repetition penalty to next-token logits.
+
+    Args:
+        logits: float array `(B, V)` (a copy is changed).
+        history: int array `(B, t)` or list of B sequences: the tokens
+            generated so far in each row (SOS excluded).
+        no_repeat_ngram: int, block tokens completing a repeated n-gram.
+        repetition_penalty: float >= 1.
+
+    Returns:
+        float array `(B, V)`.
+
+    Example:
+    >>> import numpy as np
+    >>> out = adjust_logits(np.array([[2.0, -1.0, 0.5]]), [[0, 1]], 0, 2.0)
+    >>> out.tolist()
+    [[1.0, -2.0, 0.5]]
+    >>> adjust_logits(np.zeros((1, 3)), [[1, 2, 1]], no_repeat_ngram=2).tolist()
+    [[0.0, 0.0, -inf]]
+    """
+    logits = np.array(logits, dtype="float64")
+    if repetition_penalty == 1.0 and not no_repeat_ngram:
+        return logits
+    for row, tokens in enumerate(history):
+        tokens = [int(t) for t in tokens]
+        if repetition_penalty != 1.0 and tokens:
+            seen = np.unique(tokens)
+            values = logits[row, seen]
+            logits[row, seen] = np.where(
+                values > 0, values / repetition_penalty, values * repetition_penalty
+            )
+        n = no_repeat_ngram
+        if n and len(tokens) >= n - 1:
+            tail = tuple(tokens[len(tokens) - n + 1 :])
+            banned = [
+                tokens[i + n - 1]
+                for i in range(len(tokens) - n + 1)
+                if tuple(tokens[i : i + n - 1]) == tail
+            ]
+            logits[row, banned] = -np.inf
+    return logits
+
+
 def _log_softmax(logits):
     shifted = logits - logits.max(-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
-def _run(generator, sources, max_length, choose, cached=True):
-    """Shared loop: `choose(logits (B, V) float64) -> ids (B,)` each step."""
+def _run(generator, sources, max_length, choose, cached=True, **options):
+    """Shared loop: `choose(logits (B, V) float64) -> ids (B,)` each step.
+
+    `options`: no_repeat_ngram and repetition_penalty (see `adjust_logits`).
+    """
     sources = np.asarray(sources, dtype="int32")
     batch = len(sources)
     output = np.full((batch, max_length), PAD_ID, dtype="int32")
@@ -54,7 +121,8 @@ def _run(generator, sources, max_length, choose, cached=True):
             prefix[:, 0] = SOS_ID
             prefix[:, 1 : t + 1] = output[:, :t]
             logits = generator.recompute(sources, prefix, t)
-        chosen = np.where(done, PAD_ID, choose(_numpy(logits)))
+        logits = adjust_logits(_numpy(logits), output[:, :t], **options)
+        chosen = np.where(done, PAD_ID, choose(logits))
         output[:, t] = chosen
         done |= chosen == EOS_ID
         if done.all():
@@ -63,7 +131,14 @@ def _run(generator, sources, max_length, choose, cached=True):
     return output
 
 
-def greedy(generator, sources, max_length=20, cached=True):
+def greedy(
+    generator,
+    sources,
+    max_length=20,
+    cached=True,
+    no_repeat_ngram=0,
+    repetition_penalty=1.0,
+):
     """The most likely token at every step (sheet B1's decoder).
 
     Args:
@@ -71,11 +146,22 @@ def greedy(generator, sources, max_length=20, cached=True):
         sources: int array `(B, S)` of input ids (0 = padding).
         max_length: int, tokens generated at most (EOS included).
         cached: bool. False recomputes the full model every step (reference).
+        no_repeat_ngram: int, n-gram blocking (0: off; see the module doc).
+        repetition_penalty: float >= 1 (1.0: off).
 
     Returns:
         int array `(B, max_length)`: ids, EOS then PAD after the end.
     """
-    return _run(generator, sources, max_length, lambda lp: lp.argmax(-1), cached)
+    _check_options(no_repeat_ngram, repetition_penalty)
+    return _run(
+        generator,
+        sources,
+        max_length,
+        lambda lp: lp.argmax(-1),
+        cached,
+        no_repeat_ngram=no_repeat_ngram,
+        repetition_penalty=repetition_penalty,
+    )
 
 
 def _filter_logits(logits, top_k=None, top_p=None):
@@ -97,7 +183,16 @@ def _filter_logits(logits, top_k=None, top_p=None):
 
 
 def sample(
-    generator, sources, max_length=20, top_k=None, top_p=None, temperature=1.0, seed=0
+    generator,
+    sources,
+    max_length=20,
+    top_k=None,
+    top_p=None,
+    temperature=1.0,
+    seed=0,
+    cached=True,
+    no_repeat_ngram=0,
+    repetition_penalty=1.0,
 ):
     """Samples each token from the (filtered) softmax of logits / temperature.
 
@@ -108,10 +203,12 @@ def sample(
             tokens whose probability reaches top_p (nucleus sampling).
         temperature: float > 0.
         seed: int; the same seed gives the same replies.
+        cached, no_repeat_ngram, repetition_penalty: as in `greedy`.
 
     Returns:
         int array `(B, max_length)`.
     """
+    _check_options(no_repeat_ngram, repetition_penalty)
     if not temperature > 0:
         raise ZooError(f"--temperature must be > 0, got {temperature}")
     if top_p is not None and not 0 < top_p <= 1:
@@ -126,7 +223,15 @@ def sample(
         draws = rng.random((len(probs), 1)) * cumulative[:, -1:]
         return (cumulative < draws).sum(-1).clip(max=probs.shape[-1] - 1)
 
-    return _run(generator, sources, max_length, choose)
+    return _run(
+        generator,
+        sources,
+        max_length,
+        choose,
+        cached,
+        no_repeat_ngram=no_repeat_ngram,
+        repetition_penalty=repetition_penalty,
+    )
 
 
 def _length_penalty(length, alpha):
@@ -134,7 +239,16 @@ def _length_penalty(length, alpha):
     return ((5.0 + length) / 6.0) ** alpha
 
 
-def beam_search(generator, sources, max_length=20, width=4, length_penalty=0.6):
+def beam_search(
+    generator,
+    sources,
+    max_length=20,
+    width=4,
+    length_penalty=0.6,
+    cached=True,
+    no_repeat_ngram=0,
+    repetition_penalty=1.0,
+):
     """Keeps the `width` best prefixes per input; returns the best finished one.
 
     Hypotheses are ranked by log-probability / `_length_penalty(length)`.
@@ -144,29 +258,49 @@ def beam_search(generator, sources, max_length=20, width=4, length_penalty=0.6):
         generator, sources, max_length: as in `greedy`.
         width: int >= 1; width 1 equals greedy search.
         length_penalty: float alpha >= 0.
+        cached, no_repeat_ngram, repetition_penalty: as in `greedy`.
 
     Returns:
         int array `(B, max_length)`.
     """
     if width < 1:
         raise ZooError(f"--beam-width must be >= 1, got {width}")
+    _check_options(no_repeat_ngram, repetition_penalty)
+    options = {
+        "cached": cached,
+        "no_repeat_ngram": no_repeat_ngram,
+        "repetition_penalty": repetition_penalty,
+    }
     sources = np.asarray(sources, dtype="int32")
     output = np.full((len(sources), max_length), PAD_ID, dtype="int32")
     for row, source in enumerate(sources):
-        best = _beam_one(generator, source[None], max_length, width, length_penalty)
+        best = _beam_one(
+            generator, source[None], max_length, width, length_penalty, **options
+        )
         output[row, : len(best)] = best
     return output
 
 
-def _beam_one(generator, source, max_length, width, alpha):
-    memory = generator.encode(source)
-    state = generator.initial_state(memory)
+def _beam_one(generator, source, max_length, width, alpha, cached=True, **options):
+    if cached:
+        memory = generator.encode(source)
+        state = generator.initial_state(memory)
     beams = [([], 0.0)]  # (tokens, log-probability)
     finished = []
     tokens = np.full((1, 1), SOS_ID, dtype="int32")
     for t in range(max_length):
-        logits, state = generator.step(tokens, state, memory)
-        log_probs = _log_softmax(_numpy(logits))
+        if cached:
+            logits, state = generator.step(tokens, state, memory)
+        else:
+            # Every live beam's prefix in a fixed-size buffer, as in `_run`.
+            prefix = np.full((len(beams), max_length), PAD_ID, dtype="int32")
+            prefix[:, 0] = SOS_ID
+            for row, (beam_tokens, _) in enumerate(beams):
+                prefix[row, 1 : t + 1] = beam_tokens
+            sources = np.repeat(source, len(beams), axis=0)
+            logits = generator.recompute(sources, prefix, t)
+        history = [beam_tokens for beam_tokens, _ in beams]
+        log_probs = _log_softmax(adjust_logits(_numpy(logits), history, **options))
         scores = np.array([score for _, score in beams])[:, None] + log_probs
         flat = np.argsort(-scores, axis=None, kind="stable")[: 2 * width]
         parents, ids = np.unravel_index(flat, scores.shape)
@@ -193,9 +327,11 @@ def _beam_one(generator, source, max_length, width, alpha):
             break
         beams = [h for _, h in survivors]
         rows = [parent for parent, _ in survivors]
-        state = generator.reorder(state, rows)
-        if t == 0 or len(rows) != len(tokens):
-            memory = generator.reorder(memory, np.zeros(len(rows), dtype="int32"))
+        if cached:
+            state = generator.reorder(state, rows)
+            if t == 0 or len(rows) != len(tokens):
+                zeros = np.zeros(len(rows), dtype="int32")
+                memory = generator.reorder(memory, zeros)
         tokens = np.array([[h[0][-1]] for h in beams], dtype="int32")
     return max(finished)[1]
 
@@ -205,10 +341,11 @@ def decode(generator, sources, method="greedy", max_length=20, **options):
 
     Args:
         method: "greedy", "beam", "top-k" or "top-p".
-        **options: width/length_penalty (beam), top_k/top_p/temperature/seed.
+        **options: width/length_penalty (beam), top_k/top_p/temperature/seed
+            (sampling); no_repeat_ngram/repetition_penalty (all).
     """
     if method == "greedy":
-        return greedy(generator, sources, max_length)
+        return greedy(generator, sources, max_length, **options)
     if method == "beam":
         return beam_search(generator, sources, max_length, **options)
     if method in ("top-k", "top-p"):

@@ -1,6 +1,7 @@
 """`python -m zoo.train chatbot` and `python -m zoo.chat`: run directory,
 REPL, one-shot replies, cross-backend decoding and bad input."""
 
+import csv
 import io
 import json
 import subprocess
@@ -20,6 +21,19 @@ NEXT_BACKEND = {"jax": "torch", "torch": "tensorflow", "tensorflow": "jax"}
 WORDS = "hello hi how are you fine thanks what is your name bot good day night".split()
 
 
+def write_chitchat(path, conversations=12, turns=5):
+    """A tiny dataset.json in chitchat-dataset's format (seeded)."""
+    rng = np.random.default_rng(0)
+    data = {}
+    for c in range(conversations):
+        data[f"conv{c}"] = {"messages": [
+            [{"text": " ".join(rng.choice(WORDS, size=3)), "sender": str(t % 2)}]
+            for t in range(turns)
+        ]}  # fmt: skip
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
 def write_corpus(path, rows=48):
     rng = np.random.default_rng(0)
     lines = []
@@ -32,14 +46,14 @@ def write_corpus(path, rows=48):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """One tiny lstm-attention run shared by the tests of this module."""
+    """One tiny lstm-attention run on a chitchat fixture, shared by the tests."""
     folder = tmp_path_factory.mktemp("chat")
-    corpus = write_corpus(folder / "pairs.tsv")
+    write_corpus(folder / "pairs.tsv")
+    corpus = write_chitchat(folder / "dataset.json")
     out = folder / "run"
     code = train_main(
-        ["chatbot", "--model", "lstm-attention", "--corpus", "tsv", "--data",
-         str(corpus), "--units", "8", "--epochs", "2", "--batch-size", "16",
-         "--max-tokens", "6", "--out", str(out)]
+        ["chatbot", "--model", "lstm-attention", "--data", str(corpus),
+         "--units", "8", "--epochs", "2", "--batch-size", "16", "--out", str(out)]
     )  # fmt: skip
     assert code == 0
     return out
@@ -51,7 +65,10 @@ def test_run_directory_history_metrics_and_figures(run):
     for name in ("vocab.json", "samples.json"):
         assert (run / name).is_file(), name
     header = (run / "history.csv").read_text().splitlines()[0].split(",")
-    assert {"val_jaccard", "val_cosine", "val_damerau_levenshtein"} <= set(header)
+    for split in ("train", "val"):
+        names = ("jaccard", "cosine", "damerau_levenshtein")
+        assert {f"{split}_{name}" for name in names} <= set(header)
+    assert {"loss", "val_loss"} <= set(header)
     for figure in ("loss.png", "similarity.png", "attention.png"):
         assert (run / "figures" / figure).stat().st_size > 0, figure
     metrics = json.loads((run / "metrics.json").read_text())
@@ -60,6 +77,65 @@ def test_run_directory_history_metrics_and_figures(run):
     assert result["perplexity"] == pytest.approx(np.exp(result["loss"]), rel=1e-3)
     assert metrics["similarity_over"] == "word tokens"
     assert len(metrics["samples"]) == 6
+    assert metrics["kept_epoch_rule"] == "min val_loss"
+    assert set(metrics["splits"]) == {"lstm-attention", "most-frequent", "retrieval"}
+    for by_split in metrics["splits"].values():
+        assert set(by_split) == {"train", "val", "test"}
+    # The train/val similarities at the kept epoch are the history's row.
+    with open(run / "history.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    kept = rows[metrics["best_epoch"] - 1]
+    for split in ("train", "val"):
+        for name, value in metrics["splits"]["lstm-attention"][split].items():
+            assert value == pytest.approx(float(kept[f"{split}_{name}"]), abs=1e-4)
+    samples = json.loads((run / "samples.json").read_text())
+    assert samples["decoding"] == metrics["decoding"]
+    assert len(samples["prompts"]) == metrics["prompt_report"]["count"] == 21
+
+
+def test_zoo_chat_answers_a_prompt_as_the_run_did(run, capsys):
+    entry = json.loads((run / "samples.json").read_text())["prompts"][1]
+    assert chat_main(["--run", str(run), "--say", entry["prompt"]]) == 0
+    assert capsys.readouterr().out.strip() == entry["reply"]
+
+
+def test_an_interrupted_run_keeps_its_vocabulary(tmp_path, monkeypatch, capsys):
+    """vocab.json is written at preparation, beside config.json, not at the end."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "fit", interrupted)
+    out = tmp_path / "interrupted"
+    argv = ["chatbot", "--model", "lstm", "--data", str(tmp_path / "d.json"),
+            "--units", "4", "--epochs", "1", "--out", str(out)]  # fmt: skip
+    write_chitchat(tmp_path / "d.json")
+    assert train_main(argv) == 130
+    assert "--resume" in capsys.readouterr().err
+    assert (out / "config.json").is_file() and (out / "vocab.json").is_file()
+    assert not (out / "metrics.json").exists()
+
+
+def test_seeds_compare_models_with_mean_and_std(tmp_path, capsys):
+    corpus = write_chitchat(tmp_path / "dataset.json")
+    out = tmp_path / "compare"
+    argv = ["chatbot", "--model", "lstm,lstm-attention", "--seeds", "0,1",
+            "--data", str(corpus), "--units", "4", "--epochs", "1",
+            "--out", str(out)]  # fmt: skip
+    assert train_main(argv) == 0
+    comparison = json.loads((out / "comparison.json").read_text())
+    assert comparison["seeds"] == [0, 1]
+    assert comparison["models"][:2] == ["lstm", "lstm-attention"]
+    assert {c["verdict"] for c in comparison["claims"]} <= {
+        "held",
+        "reversed",
+        "undecided",
+    }
+    for model in ("lstm", "lstm-attention"):
+        for seed in (0, 1):
+            assert (out / f"{model}-seed{seed}" / "metrics.json").is_file()
+    assert " ± " in (out / "comparison.md").read_text()
+    assert "Sheet A3's claim" in capsys.readouterr().out
 
 
 def test_the_summary_prints_sample_replies(run, capsys):
@@ -114,6 +190,12 @@ def test_another_backend_decodes_the_same_tokens(run, tmp_path):
 def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
     bad_tsv = tmp_path / "bad.tsv"
     bad_tsv.write_text("only one column\n")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\x00\x01hi")
+    corrupt = tmp_path / "dataset.json"
+    corrupt.write_text('{"conv": {"messages": [[{"text": "hi"')
     traffic = tmp_path / "traffic"
     traffic.mkdir()
     (traffic / "config.json").write_text('{"task": "traffic"}')
@@ -121,8 +203,18 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
         (train_main, ["chatbot", "--model", "gpt", "--out", str(tmp_path / "a")]),
         (train_main, ["chatbot", "--corpus", "tsv", "--data", str(bad_tsv),
                       "--out", str(tmp_path / "b")]),
-        (train_main, ["chatbot", "--language", "klingon",
+        (train_main, ["chatbot", "--corpus", "chatterbot", "--language", "klingon",
                       "--out", str(tmp_path / "c")]),
+        (train_main, ["chatbot", "--language", "russian",
+                      "--out", str(tmp_path / "e")]),
+        (train_main, ["chatbot", "--seeds", "0,x", "--out", str(tmp_path / "f")]),
+        (train_main, ["chatbot", "--model", "lstm,gpt", "--out", str(tmp_path / "g")]),
+        (train_main, ["chatbot", "--model", "lstm,lstm", "--out", str(tmp_path / "h")]),
+        (train_main, ["traffic", "--seeds", "0,1", "--out", str(tmp_path / "i")]),
+        (train_main, ["chatbot", "--prompts", str(empty), "--out", str(tmp_path / "j")]),
+        (train_main, ["chatbot", "--prompts", str(binary), "--out", str(tmp_path / "k")]),
+        (train_main, ["chatbot", "--data", str(corrupt), "--out", str(tmp_path / "l")]),
+        (train_main, ["chatbot", "--no-repeat-ngram", "-1", "--out", str(tmp_path / "m")]),
         (train_main, ["chatbot", "--model", "transformer", "--units", "9",
                       "--num-heads", "3", "--out", str(tmp_path / "d")]),
         (chat_main, ["--run", str(run), "--decoder", "psychic", "--say", "hi"]),
@@ -133,5 +225,5 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and "error:" in err, err
-    for name in ("a", "b", "c", "d"):
-        assert not (tmp_path / name).exists()
+    for name in "abcdefghijklm":
+        assert not (tmp_path / name).exists(), name

@@ -1,22 +1,25 @@
 """Filtering, vocabulary and seeded split of dialog pairs.
 
-Defaults follow the PyTorch chatbot tutorial on Cornell: pairs longer than
-10 tokens on either side are dropped, words seen fewer than 3 times are
-trimmed and every pair containing one is dropped. Exact duplicate pairs are
-dropped (after normalization), then the pairs are shuffled with the seed and
-split train/val/test; the vocabulary comes from the training split only, so
-validation and test words the model never saw become UNK.
+Defaults follow the PyTorch chatbot tutorial on Cornell (and the same on
+chitchat): pairs longer than 10 tokens on either side are dropped, words
+seen fewer than 3 times are trimmed and every pair containing one is
+dropped. Exact duplicate pairs are dropped (after normalization), then the
+pairs are split train/val/test with the seed: by conversation when the
+corpus gives conversations (no conversation lends pairs to two splits),
+pair by pair otherwise. The vocabulary comes from the training split only,
+so validation and test words the model never saw become UNK.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from zoo.data.text import EOS_ID, SOS_ID, Vocabulary, tokenize
+from zoo.data.text import EOS_ID, SOS_ID, Vocabulary, normalize, tokenize
 from zoo.errors import ZooError
 
 # Per corpus: (max tokens per side, min count of a kept word).
 FILTER_DEFAULTS = {
+    "chitchat": (10, 3),
     "cornell": (10, 3),
     "convokit": (10, 3),
     "chatterbot": (20, 1),
@@ -57,8 +60,54 @@ class DialogPairs:
         return encoder, decoder_in, target
 
 
+def _bounded_tokens(text, level, max_tokens):
+    """`tokenize(text, level)`, or None when it has more than `max_tokens`.
+
+    At word level every whitespace-separated chunk of the normalized text
+    gives at least one token, so a text with more chunks than `max_tokens`
+    is refused before the (slower) tokenizer runs: on chitchat, 8 of 10
+    texts.
+    """
+    if level == "word" and len(normalize(text).split()) > max_tokens:
+        return None
+    tokens = tokenize(text, level)
+    return None if len(tokens) > max_tokens else tokens
+
+
+def _split_rows(count, split, seed, groups=None):
+    """Row indices of the train, val and test splits.
+
+    Without groups the rows are shuffled with the seed and cut by the
+    shares. With groups, the distinct groups are shuffled and dealt out in
+    that order until each split holds its share of the rows: rows of one
+    group always stay together, and shares are met to within one group.
+    """
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        bounds = np.cumsum([int(round(s * count)) for s in split[:2]])
+        return np.split(rng.permutation(count), bounds)
+    members = {}
+    for row, group in enumerate(groups):
+        members.setdefault(group, []).append(row)
+    names = sorted(members)
+    bounds = np.cumsum([s * count for s in split[:2]])
+    parts, dealt = ([], [], []), 0
+    for index in rng.permutation(len(names)):
+        rows = members[names[index]]
+        parts[int(np.searchsorted(bounds, dealt, side="right"))].extend(rows)
+        dealt += len(rows)
+    return [np.array(part, dtype="int64") for part in parts]
+
+
 def prepare_pairs(
-    pairs, level="word", max_tokens=20, min_count=1, split=(0.8, 0.1, 0.1), seed=0
+    pairs,
+    level="word",
+    max_tokens=20,
+    min_count=1,
+    split=(0.8, 0.1, 0.1),
+    seed=0,
+    conversations=None,
+    max_train_pairs=None,
 ):
     """Tokenizes, filters, de-duplicates and splits `pairs`.
 
@@ -69,42 +118,65 @@ def prepare_pairs(
         min_count: int, rarer training words are trimmed with their pairs.
         split: three shares summing to 1.
         seed: int.
+        conversations: None, or the conversation id of each pair: the split
+            then keeps every conversation within one split.
+        max_train_pairs: None, or keep a seeded sample of this many training
+            pairs (a quick run); validation and test stay whole.
 
     Returns:
         DialogPairs.
 
+    Example:
+    >>> data = prepare_pairs([("hi", "hello"), ("bye", "see you")] * 3
+    ...                      + [("how are you", "fine"), ("ok", "good")],
+    ...                      split=(0.5, 0.25, 0.25), seed=0)
+    >>> sorted(len(pairs) for pairs in data.splits.values())
+    [1, 1, 2]
+
     Raises:
         ZooError: nothing is left after filtering, or a split is empty.
     """
+    if conversations is not None and len(conversations) != len(pairs):
+        raise ValueError(
+            f"conversations: expected one id per pair ({len(pairs)}), "
+            f"got {len(conversations)}"
+        )
     dropped = {"too long": 0, "duplicate": 0, "rare word": 0, "empty": 0}
-    seen, kept = set(), []
-    for question, answer in pairs:
-        q, a = tokenize(question, level), tokenize(answer, level)
-        if not q or not a:
+    seen, kept, groups = set(), [], []
+    for row, (question, answer) in enumerate(pairs):
+        q = _bounded_tokens(question, level, max_tokens)
+        a = _bounded_tokens(answer, level, max_tokens)
+        if q == [] or a == []:  # None (too long) is not empty
             dropped["empty"] += 1
-        elif len(q) > max_tokens or len(a) > max_tokens:
+        elif q is None or a is None:
             dropped["too long"] += 1
         elif (tuple(q), tuple(a)) in seen:
             dropped["duplicate"] += 1
         else:
             seen.add((tuple(q), tuple(a)))
             kept.append((q, a))
+            groups.append(None if conversations is None else conversations[row])
     if min_count > 1:
         trimmed = Vocabulary.build((t for p in kept for t in p), min_count, level=level)
-        rare = [p for p in kept if not all(t in trimmed for t in p[0] + p[1])]
-        dropped["rare word"] = len(rare)
-        kept = [p for p in kept if all(t in trimmed for t in p[0] + p[1])]
+        common = [all(t in trimmed for t in q + a) for q, a in kept]
+        dropped["rare word"] = common.count(False)
+        kept = [p for p, ok in zip(kept, common, strict=True) if ok]
+        groups = [g for g, ok in zip(groups, common, strict=True) if ok]
     if not kept:
         raise ZooError(
             f"the corpus is empty after filtering ({len(pairs)} pairs read; "
             f"dropped {dropped}); raise --max-tokens or lower --min-count"
         )
-    order = np.random.default_rng(seed).permutation(len(kept))
-    bounds = np.cumsum([int(round(s * len(kept))) for s in split[:2]])
+    parts = _split_rows(
+        len(kept), split, seed, None if conversations is None else groups
+    )
+    if max_train_pairs is not None and len(parts[0]) > max_train_pairs:
+        sample = np.random.default_rng([seed, 1]).permutation(len(parts[0]))
+        parts[0] = parts[0][np.sort(sample[:max_train_pairs])]
+        dropped["beyond --max-train-pairs"] = len(sample) - max_train_pairs
     names = ("train", "val", "test")
     splits = {
-        name: [kept[i] for i in part]
-        for name, part in zip(names, np.split(order, bounds), strict=True)
+        name: [kept[i] for i in part] for name, part in zip(names, parts, strict=True)
     }
     empty = [n for n in names if not splits[n]]
     if empty:

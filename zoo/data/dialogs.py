@@ -1,9 +1,16 @@
 """Dialog corpora as (input, response) pairs, filtered and split.
 
 Corpora:
-- `chatterbot` (default, embedded): the YAML files of the `chatterbot-corpus`
-  package (BSD licence), installed from PyPI with the zoo; `language` picks
-  its folder (english, spanish, chinese...). No download at run time.
+- `chitchat` (default, embedded): the `chitchat-dataset` package (MIT; BYU
+  PCC lab's Chit-Chat Challenge, 7,168 conversations), installed from PyPI
+  with the zoo: `chitchat_dataset/dataset.json`, read as JSON (never
+  evaluated). A conversation is a list of turns, a turn the consecutive
+  messages of one sender, joined with a space; a pair is (turn i, turn
+  i + 1). Pairs carry their conversation id, so splits can keep each
+  conversation on one side. No download at run time.
+- `chatterbot` (embedded): the YAML files of the `chatterbot-corpus`
+  package (BSD licence); `language` picks its folder (english, spanish,
+  chinese...).
 - `cornell`: the original Cornell Movie-Dialogs release (`movie_lines.txt`
   and `movie_conversations.txt`, fields separated by ` +++$+++ `,
   iso-8859-1). `data` is the folder holding them; without it the Keras
@@ -12,11 +19,13 @@ Corpora:
 - `tsv`: any tab-separated file of (input, response) rows.
 
 Pairs are consecutive utterances of a conversation. Every loader returns
-`(pairs, skipped)`: skipped counts malformed lines, empty texts and
-dangling ids, reported in one warning by `load_pairs`.
+`(pairs, skipped)` (`load_chitchat` also the conversation of each pair):
+skipped counts malformed lines, empty texts and dangling ids, reported in
+one warning by `load_dialogs`.
 """
 
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -24,7 +33,9 @@ import warnings
 
 from zoo.errors import ZooError
 
-CORPORA = ("chatterbot", "cornell", "convokit", "tsv")
+CORPORA = ("chitchat", "chatterbot", "cornell", "convokit", "tsv")
+# Corpora shipped inside an installed package: --data is optional for them.
+EMBEDDED = ("chitchat", "chatterbot")
 SEPARATOR = " +++$+++ "
 CORNELL_ENCODING = "iso-8859-1"
 CORNELL_URL = (
@@ -174,6 +185,91 @@ def load_chatterbot(language="english"):
     return pairs, skipped
 
 
+def chitchat_path():
+    """The `dataset.json` of the installed chitchat-dataset package.
+
+    Raises:
+        ZooError: the package is not installed (says how to install it).
+    """
+    spec = importlib.util.find_spec("chitchat_dataset")
+    if spec is None or not spec.submodule_search_locations:
+        raise ZooError(
+            "--corpus chitchat: the chitchat-dataset package is not installed; "
+            "run `pip install chitchat-dataset` (make run installs it), or pass "
+            "--data PATH/dataset.json"
+        )
+    return os.path.join(list(spec.submodule_search_locations)[0], "dataset.json")
+
+
+def _turn_text(turn):
+    """A turn's messages joined with a space, or None when malformed."""
+    if not isinstance(turn, list):
+        return None
+    texts = [m.get("text") if isinstance(m, dict) else None for m in turn]
+    if not texts or not all(isinstance(t, str) for t in texts):
+        return None
+    return " ".join(t.strip() for t in texts if t.strip())
+
+
+def load_chitchat(path=None):
+    """Pairs (turn i, turn i + 1) of the Chit-Chat Challenge conversations.
+
+    Args:
+        path: str, a `dataset.json` of the same format; None for the one of
+            the installed chitchat-dataset package.
+
+    Returns:
+        (pairs, skipped, conversations): `conversations[i]` is the id of the
+        conversation that pair i comes from.
+
+    Raises:
+        ZooError: the file is missing, not JSON, or not an object of
+            conversations.
+    """
+    path = path or chitchat_path()
+    if os.path.isdir(path):
+        path = os.path.join(path, "dataset.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except FileNotFoundError:
+        raise ZooError(
+            f"--data: no file {path!r}; reinstall chitchat-dataset or pass "
+            "--data PATH/dataset.json"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ZooError(
+            f"--data: {path} is not valid JSON ({type(error).__name__}); "
+            "reinstall chitchat-dataset or pass a valid dataset.json"
+        ) from None
+    except OSError as error:
+        raise ZooError(f"--data: cannot read {path} ({error.strerror})") from None
+    if not isinstance(document, dict):
+        raise ZooError(
+            f"--data: {path} must hold an object {{conversation id: "
+            "{'messages': [[message, ...], ...]}}, like chitchat-dataset's"
+        )
+    pairs, conversations, skipped = [], [], 0
+    for key, conversation in document.items():
+        turns = conversation.get("messages") if isinstance(conversation, dict) else None
+        if not isinstance(turns, list):
+            skipped += 1
+            continue
+        texts = [_turn_text(turn) for turn in turns]
+        skipped += sum(t is None for t in texts)
+        # A malformed turn breaks the conversation: pairs never jump over it.
+        run = []
+        for text in [*texts, None]:
+            if text is not None:
+                run.append(text)
+                continue
+            found = _consecutive(run)
+            pairs.extend(found)
+            conversations.extend([key] * len(found))
+            run = []
+    return pairs, skipped, conversations
+
+
 def load_tsv(path):
     """Pairs from a UTF-8 file of `input<TAB>response` rows.
 
@@ -226,16 +322,18 @@ def cornell_folder():
     return os.path.dirname(matches[0])
 
 
-def load_pairs(corpus, data=None, language="english"):
-    """Raw pairs of a corpus; one warning counts what was skipped.
+def load_dialogs(corpus, data=None, language="english"):
+    """Raw pairs of a corpus and their conversations; one warning counts skips.
 
     Args:
         corpus: one of CORPORA.
-        data: file or folder (required for convokit and tsv).
+        data: file or folder (required for convokit and tsv; for chitchat a
+            `dataset.json` of the same format, default the installed one).
         language: chatterbot language.
 
     Returns:
-        list of (str, str).
+        (pairs, conversations): list of (str, str), and the conversation id
+        of each pair (chitchat) or None (pairs are then split one by one).
     """
     if corpus not in CORPORA:
         raise ZooError(f"--corpus: unknown {corpus!r}; choose from {list(CORPORA)}")
@@ -243,7 +341,10 @@ def load_pairs(corpus, data=None, language="english"):
         raise ZooError(f"--corpus {corpus} needs --data PATH")
     if data and not os.path.exists(data):
         raise ZooError(f"--data: no such file or folder {data!r}")
-    if corpus == "chatterbot":
+    conversations = None
+    if corpus == "chitchat":
+        pairs, skipped, conversations = load_chitchat(data)
+    elif corpus == "chatterbot":
         if data:
             raise ZooError("--corpus chatterbot is embedded; leave out --data")
         pairs, skipped = load_chatterbot(language)
@@ -258,4 +359,9 @@ def load_pairs(corpus, data=None, language="english"):
             f"{corpus}: skipped {skipped} malformed lines, empty texts or dangling ids",
             stacklevel=2,
         )
-    return pairs
+    return pairs, conversations
+
+
+def load_pairs(corpus, data=None, language="english"):
+    """The pairs of `load_dialogs` alone (list of (str, str))."""
+    return load_dialogs(corpus, data, language)[0]

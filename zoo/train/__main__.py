@@ -14,6 +14,10 @@ from zoo.errors import ZooError
 
 
 def build_parser():
+    from zoo.data.dialogs import CORPORA
+    from zoo.data.text import LEVELS
+    from zoo.layers.seq2seq_attention import SCORES
+    from zoo.train.chatbot_task import MONITORS
     from zoo.train.config import PRESETS, TrainConfig
     from zoo.train.engine import TASKS
 
@@ -23,12 +27,12 @@ def build_parser():
         prog="python -m zoo.train",
         description=(
             "Train a keras-zoo model and write runs/<task>-<model>-<UTC stamp>/ "
-            "(config.json, history.csv, metrics.json, model.keras, scaler.json, "
-            "figures/). Without TASK: the quick preset of every task on the "
-            "embedded data, then a results table."
+            "(config.json, history.csv, metrics.json, model.keras, scaler.json "
+            "or vocab.json, figures/). Without TASK: the quick preset of every "
+            "task on the embedded data, then a results table."
         ),
-        epilog=f"models: {models}. presets: "
-        + "; ".join(f"{k}: {v}" for k, v in PRESETS.items()),
+        epilog=f"models: {models}. Settings left unset come from the preset "
+        "(see zoo/train/config.py).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
@@ -38,7 +42,10 @@ def build_parser():
         help="task to train; omit for the default suite",
     )
     parser.add_argument(
-        "--model", default=defaults.model, help="model name (see below)"
+        "--model",
+        default=defaults.model,
+        help="model name (see below); chatbot: a comma-separated list trains "
+        "each and writes a comparison",
     )
     parser.add_argument(
         "--data", help="CSV, parquet or METR-LA .h5 file; default: embedded"
@@ -53,35 +60,62 @@ def build_parser():
     parser.add_argument("--units", type=int, help="recurrent units (preset)")
     parser.add_argument("--patience", type=int, help="early-stopping patience (preset)")
     parser.add_argument("--batch-size", type=int, help="batch size (preset)")
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--learning-rate", type=float, help="Adam's (preset)")
+    parser.add_argument(
+        "--monitor",
+        choices=MONITORS,
+        help="validation column that picks the kept epoch (preset: val_loss)",
+    )
     parser.add_argument("--preset", choices=sorted(PRESETS), default=defaults.preset)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--seeds",
+        help="chatbot: comma-separated seeds (e.g. 0,1,2): every model once "
+        "per seed, then mean ± std over seeds",
+    )
     chat = parser.add_argument_group("chatbot")
     chat.add_argument(
         "--corpus",
-        choices=["chatterbot", "cornell", "convokit", "tsv"],
+        choices=CORPORA,
         default=defaults.corpus,
-        help="chatterbot: embedded; cornell: --data FOLDER or the Keras cache; "
-        "convokit: utterances.jsonl; tsv: input<TAB>response rows",
+        help="chitchat, chatterbot: embedded; cornell: --data FOLDER or the "
+        "Keras cache; convokit: utterances.jsonl; tsv: input<TAB>response rows",
     )
     chat.add_argument(
         "--language", default=defaults.language, help="chatterbot-corpus language"
     )
-    chat.add_argument("--level", choices=["word", "char"], default=defaults.level)
+    chat.add_argument("--level", choices=LEVELS, default=defaults.level)
     chat.add_argument(
-        "--max-tokens", type=int, help="longest side kept (10 on Cornell, 20 else)"
+        "--max-tokens",
+        type=int,
+        help="longest side kept (10 on chitchat/Cornell/ConvoKit, 20 else)",
     )
     chat.add_argument(
-        "--min-count", type=int, help="rarer words trimmed (3 on Cornell, 1 else)"
+        "--min-count",
+        type=int,
+        help="rarer words drop their pairs (3 on chitchat/Cornell/ConvoKit, 1 else)",
     )
+    chat.add_argument(
+        "--max-train-pairs", type=int, help="seeded sample of the training split"
+    )
+    chat.add_argument("--dropout", type=float, help="seq2seq dropout (preset)")
     chat.add_argument(
         "--attention-score",
-        choices=["dot", "general", "additive"],
+        choices=list(SCORES),
         default=defaults.attention_score,
         help="lstm-attention score (Luong dot/general, Bahdanau additive)",
     )
     chat.add_argument("--num-heads", type=int, default=defaults.num_heads)
     chat.add_argument("--num-layers", type=int, default=defaults.num_layers)
+    chat.add_argument(
+        "--no-repeat-ngram", type=int, help="block repeated n-grams in replies (preset)"
+    )
+    chat.add_argument(
+        "--repetition-penalty", type=float, help="CTRL repetition penalty (preset)"
+    )
+    chat.add_argument(
+        "--prompts", help="prompts file every run answers (default: the shipped 21)"
+    )
     parser.add_argument(
         "--out", help="run directory (default: runs/<task>-<model>-<stamp>)"
     )
@@ -101,42 +135,65 @@ def build_parser():
     return parser
 
 
-SETTINGS = (
-    "model",
-    "data",
-    "time_col",
-    "value_col",
-    "series_col",
-    "series",
-    "lookback",
-    "horizon",
-    "epochs",
-    "units",
-    "patience",
-    "batch_size",
-    "learning_rate",
-    "preset",
-    "seed",
-    "distribute",
-    "corpus",
-    "language",
-    "level",
-    "max_tokens",
-    "min_count",
-    "attention_score",
-    "num_heads",
-    "num_layers",
-)
+def settings():
+    """Every TrainConfig field the command line sets (one source: the config)."""
+    import dataclasses
+
+    from zoo.train.config import TrainConfig
+
+    fixed = {"task", "split", "environment"}
+    return [f.name for f in dataclasses.fields(TrainConfig) if f.name not in fixed]
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
 
 
 def _check_numbers(args):
     numbers = ("lookback", "horizon", "epochs", "units", "patience", "batch_size")
-    for name in (*numbers, "max_tokens", "min_count", "num_heads", "num_layers"):
+    counts = ("max_tokens", "min_count", "num_heads", "num_layers", "max_train_pairs")
+    for name in (*numbers, *counts):
         value = getattr(args, name)
         if value is not None and value < 1:
-            raise ZooError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if not args.learning_rate > 0:
+            raise ZooError(f"{_flag(name)} must be >= 1, got {value}")
+    if args.learning_rate is not None and not args.learning_rate > 0:
         raise ZooError(f"--learning-rate must be > 0, got {args.learning_rate}")
+    if args.dropout is not None and not 0 <= args.dropout < 1:
+        raise ZooError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.no_repeat_ngram is not None and args.no_repeat_ngram < 0:
+        raise ZooError(f"--no-repeat-ngram must be >= 0, got {args.no_repeat_ngram}")
+    penalty = args.repetition_penalty
+    if penalty is not None and not penalty >= 1.0:
+        raise ZooError(f"--repetition-penalty must be >= 1.0 (1: off), got {penalty}")
+
+
+def _models_and_seeds(args):
+    """The --model list and --seeds list, checked; ([model], None) for one run."""
+    models = [m.strip() for m in args.model.split(",")]
+    if any(not m for m in models) or len(set(models)) != len(models):
+        raise ZooError(
+            f"--model: {args.model!r} is not a comma-separated list of distinct "
+            "model names"
+        )
+    seeds = None
+    if args.seeds is not None:
+        try:
+            seeds = [int(s) for s in args.seeds.split(",")]
+        except ValueError:
+            raise ZooError(
+                f"--seeds: {args.seeds!r} is not a comma-separated list of "
+                "integers (e.g. 0,1,2)"
+            ) from None
+        if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+            raise ZooError(f"--seeds: {args.seeds!r} must be distinct integers >= 0")
+    several = len(models) > 1 or seeds is not None
+    if several and args.task != "chatbot":
+        raise ZooError(
+            "--model lists and --seeds compare chatbots; use them with the chatbot task"
+        )
+    if several and args.resume:
+        raise ZooError("--resume continues one run; drop the --model list / --seeds")
+    return models, seeds
 
 
 def _stamp():
@@ -151,9 +208,7 @@ def run_one(args, parser):
         if not args.out:
             raise ZooError("--resume needs --out RUN_DIR (the run to continue)")
         changed = [
-            f"--{n.replace('_', '-')}"
-            for n in SETTINGS
-            if getattr(args, n) != parser.get_default(n)
+            _flag(n) for n in settings() if getattr(args, n) != parser.get_default(n)
         ]
         if changed:
             raise ZooError(
@@ -162,32 +217,20 @@ def run_one(args, parser):
         config = load_run_config(args.out)
         out = args.out
     else:
-        config = TrainConfig(task=args.task, **{n: getattr(args, n) for n in SETTINGS})
+        values = {n: getattr(args, n) for n in settings()}
+        config = TrainConfig(task=args.task, **values)
         out = args.out or os.path.join("runs", f"{args.task}-{args.model}-{_stamp()}")
     return out, train_and_evaluate(config, out, resume=args.resume)
 
 
-def print_samples(samples):
-    """Sample replies of chatbot runs: (model, {input, reference, reply})."""
-    if samples:
-        print("\nSample replies (test split, greedy):")
-    for model, sample in samples:
-        print(
-            f"  [{model}] > {sample['input']}\n"
-            f"      reply: {sample['reply'] or '(empty)'}   "
-            f"(reference: {sample['reference']})"
-        )
-
-
 def run_suite(args):
     """The quick preset of every task's default models; prints a table."""
-    import pandas as pd
-
     from zoo.train.config import TrainConfig
     from zoo.train.engine import TASKS, train_and_evaluate
+    from zoo.train.summary import print_suite
 
     suite_dir = args.out or os.path.join("runs", f"suite-{_stamp()}")
-    rows, samples = [], []
+    results = []
     for task_name, task in TASKS.items():
         for model in task.default_suite:
             config = TrainConfig(
@@ -196,23 +239,44 @@ def run_suite(args):
             out = os.path.join(suite_dir, f"{task_name}-{model}")
             print(f"\n== {task_name} / {model} -> {out}", flush=True)
             result = train_and_evaluate(config, out, verbose=2)
-            samples += [(model, s) for s in result.get("samples", [])[:3]]
-            rows.append(
-                {
-                    "task": task_name,
-                    "model": model,
-                    **task.table_row(result),
-                    "epochs": result["epochs_run"],
-                    "train s": result["train_seconds_this_process"],
-                }
+            results.append((task_name, result))
+    print_suite(results, suite_dir)
+    return 0
+
+
+def run_comparison(args, models, seeds):
+    """Each chatbot model once per seed, then mean ± std over the seeds."""
+    from zoo.io import write_json, write_text
+    from zoo.train.compare import compare, comparison_frame
+    from zoo.train.config import TrainConfig
+    from zoo.train.engine import get_task, train_and_evaluate
+    from zoo.train.summary import print_comparison
+
+    task = get_task(args.task)
+    unknown = [m for m in models if m not in task.models]
+    if unknown:
+        raise ZooError(
+            f"--model: unknown chatbot models {unknown}; choose from "
+            f"{list(task.models)}"
+        )
+    seeds = seeds or [args.seed]
+    folder = args.out or os.path.join("runs", f"chatbot-compare-{_stamp()}")
+    runs = []
+    for seed in seeds:
+        for model in models:
+            values = {n: getattr(args, n) for n in settings()}
+            values.update(model=model, seed=seed)
+            out = os.path.join(folder, f"{model}-seed{seed}")
+            print(f"\n== chatbot / {model} / seed {seed} -> {out}", flush=True)
+            result = train_and_evaluate(
+                TrainConfig(task="chatbot", **values), out, verbose=2
             )
-    table = pd.DataFrame(rows)
-    print(f"\nResults (test split, embedded data) in {suite_dir}:")
-    for _, part in table.groupby("task", sort=False):
-        # Each task's own columns: the other tasks' would only show NaN.
-        print("\n" + part.dropna(axis=1, how="all").to_string(index=False))
-    print_samples(samples)
-    table.to_csv(os.path.join(suite_dir, "results.csv"), index=False)
+            runs.append((model, seed, result))
+    comparison = compare(runs)
+    write_json(os.path.join(folder, "comparison.json"), comparison)
+    table = comparison_frame(comparison)
+    write_text(os.path.join(folder, "comparison.md"), table.to_markdown(index=False))
+    print_comparison(comparison, table, folder)
     return 0
 
 
@@ -231,6 +295,9 @@ def main(argv=None):
         _check_numbers(args)
         if args.task is None:
             return run_suite(args)
+        models, seeds = _models_and_seeds(args)
+        if len(models) > 1 or seeds is not None:
+            return run_comparison(args, models, seeds)
         out, result = run_one(args, parser)
     except ZooError as error:
         print(f"zoo.train: error: {error}", file=sys.stderr)
@@ -241,11 +308,9 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 130
-    from zoo.train.engine import get_task
+    from zoo.train.summary import print_run
 
-    row = get_task(args.task).table_row(result)
-    print("\n" + "\n".join(f"{k:>20}: {v}" for k, v in row.items()))
-    print_samples([(result["model"], s) for s in result.get("samples", [])[:3]])
+    print_run(args.task, result)
     print(f"wrote {out}")
     return 0
 

@@ -9,25 +9,44 @@ import numpy as np
 
 from zoo import metrics
 from zoo.data.dialog_pairs import FILTER_DEFAULTS, DialogPairs, prepare_pairs
-from zoo.data.dialogs import load_pairs
+from zoo.data.dialogs import load_dialogs
 from zoo.data.text import LEVELS, SOS_ID, Vocabulary, detokenize
-from zoo.decoding import greedy
 from zoo.errors import ZooError
 from zoo.io import write_json, write_text
 from zoo.layers.seq2seq_attention import SCORES
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
+from zoo.models.seq2seq.baselines import baseline_replies
 from zoo.train import figures
+from zoo.train.replies import (
+    ReplySimilarity,
+    decode_replies,
+    mean_similarities,
+    prompt_report,
+    read_prompts,
+)
 
-SIMILARITY_KEYS = tuple(f"val_{name}" for name in metrics.SIMILARITIES)
-# Per-epoch validation similarity is measured on this many pairs at most.
-VALIDATION_SAMPLE = 128
+# Per-epoch similarities are measured on fixed seeded samples of this many
+# training and validation pairs (the sheet's "training similarity per epoch").
+EPOCH_SAMPLE = 128
 SAMPLE_REPLIES = 6
+SPLITS = ("train", "val", "test")
+MONITORS = ("val_loss", *(f"val_{name}" for name in metrics.SIMILARITIES))
+# The sheet's reference numbers (PROBLEMS.md A3): TRAINING similarities on a
+# different dataset, printed exactly as given, never used as targets.
+SHEET_REFERENCE = {
+    "sheet LSTM": {"jaccard": 0.7149, "cosine": 0.8324,
+                   "damerau_levenshtein": 0.5087, "loss": 1.1828},
+    "sheet attention": {"jaccard": 0.7648, "cosine": 0.8655,
+                        "damerau_levenshtein": 0.6344, "loss": 1.1596},
+}  # fmt: skip
 
 
 @dataclass
 class ChatData:
     pairs: DialogPairs
     max_len: int  # encoder/decoder length: max tokens + EOS
+    prompts: list  # the everyday prompts every run answers
+    sample_rows: dict  # split -> rows of the fixed per-epoch sample
 
 
 def filter_settings(config):
@@ -41,42 +60,18 @@ def filter_settings(config):
     )
 
 
-def greedy_replies(model, encoder, vocab, max_len, batch_size=64):
-    """Greedy replies (token lists) to encoder ids `(N, max_len)`, in batches."""
-    generator = generator_for(model)
-    replies = []
-    for start in range(0, len(encoder), batch_size):
-        ids = greedy(generator, encoder[start : start + batch_size], max_len)
-        replies.extend(vocab.decode(row) for row in ids)
-    return replies
+def decoding_options(config):
+    """The run's decoding options (greedy search + these), from its config."""
+    return {
+        "no_repeat_ngram": config.no_repeat_ngram or 0,
+        "repetition_penalty": config.repetition_penalty or 1.0,
+    }
 
 
-class ValidationSimilarity(keras.callbacks.Callback):
-    """Adds val_jaccard / val_cosine / val_damerau_levenshtein to the logs.
-
-    Greedy replies to a fixed sample of validation pairs after every epoch,
-    so `history.csv` holds the per-epoch similarities of sheet A3.
-
-    Args:
-        encoder: int array `(N, max_len)`, the sample's encoded inputs.
-        references: list of N token lists, the sample's responses.
-        vocab: Vocabulary.
-        max_len: int, longest reply generated.
-    """
-
-    def __init__(self, encoder, references, vocab, max_len):
-        super().__init__()
-        self.encoder, self.references = encoder, references
-        self.vocab, self.max_len = vocab, max_len
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
-            return
-        replies = greedy_replies(self.model, self.encoder, self.vocab, self.max_len)
-        for name, fn in metrics.SIMILARITIES.items():
-            pairs = zip(self.references, replies, strict=True)
-            scores = [fn(r, h) for r, h in pairs]
-            logs[f"val_{name}"] = float(np.mean(scores))
+def _sample_rows(count, seed, split):
+    """A fixed seeded sample of at most EPOCH_SAMPLE rows of a split."""
+    rng = np.random.default_rng([seed, SPLITS.index(split), 7])
+    return np.sort(rng.permutation(count)[:EPOCH_SAMPLE])
 
 
 class ChatbotTask:
@@ -87,10 +82,10 @@ class ChatbotTask:
     default_suite = ("lstm", "lstm-attention", "transformer")
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
     loss_label = "cross-entropy per token"
-    # Early stopping and the kept epoch follow the sheet's task metric: the
-    # validation loss bottoms out within a few epochs on small corpora, long
-    # before greedy replies become sentences.
-    monitor = ("val_damerau_levenshtein", "max")
+
+    def monitor(self, config):
+        """(history column, "min" | "max") that picks the kept epoch."""
+        return config.monitor, "min" if config.monitor.endswith("loss") else "max"
 
     def prepare(self, config):
         if config.level not in LEVELS:
@@ -100,6 +95,11 @@ class ChatbotTask:
                 f"--attention-score: unknown {config.attention_score!r}; "
                 f"choose from {list(SCORES)}"
             )
+        if config.monitor not in MONITORS:
+            raise ZooError(
+                f"--monitor: {config.monitor!r} is not a chatbot validation "
+                f"column; choose from {list(MONITORS)}"
+            )
         if config.model.startswith("transformer") and (
             config.units % config.num_heads or config.units % 2
         ):
@@ -107,16 +107,44 @@ class ChatbotTask:
                 f"--units {config.units} must be a multiple of --num-heads "
                 f"{config.num_heads} (and even) for the transformer"
             )
+        if config.corpus != "chatterbot" and config.language != "english":
+            raise ZooError(
+                f"--language picks a chatterbot-corpus language; --corpus "
+                f"{config.corpus} has one language: drop --language"
+            )
+        prompts = read_prompts(config.prompts)
         max_tokens, min_count = filter_settings(config)
-        pairs = load_pairs(config.corpus, config.data, config.language)
+        pairs, conversations = load_dialogs(config.corpus, config.data, config.language)
         prepared = prepare_pairs(
-            pairs, config.level, max_tokens, min_count, config.split, config.seed
+            pairs,
+            config.level,
+            max_tokens,
+            min_count,
+            config.split,
+            config.seed,
+            conversations,
+            config.max_train_pairs,
         )
-        return ChatData(prepared, max_tokens + 1)
+        rows = {
+            split: _sample_rows(len(prepared.splits[split]), config.seed, split)
+            for split in ("train", "val")
+        }
+        return ChatData(prepared, max_tokens + 1, prompts, rows)
+
+    def write_artifacts(self, data, run_dir):
+        """Files fixed at preparation, written beside config.json."""
+        write_text(os.path.join(run_dir, "vocab.json"), data.pairs.vocab.to_json())
 
     def arrays(self, data, split):
         encoder, decoder_in, target = data.pairs.arrays(split, data.max_len)
         return (encoder, decoder_in), target
+
+    def _sample(self, data, split):
+        """(encoder ids, reference token lists) of the split's fixed sample."""
+        rows = data.sample_rows[split]
+        encoder = data.pairs.arrays(split, data.max_len)[0][rows]
+        references = [data.pairs.splits[split][row][1] for row in rows]
+        return encoder, references
 
     def build_model(self, config, data):
         return build_seq2seq(
@@ -126,15 +154,16 @@ class ChatbotTask:
             config.attention_score,
             config.num_heads,
             config.num_layers,
+            config.dropout,
         )
 
     def callbacks(self, config, data):
-        # Encoded once: the same sample is decoded after every epoch.
-        encoder = data.pairs.arrays("val", data.max_len)[0][:VALIDATION_SAMPLE]
-        sample = data.pairs.splits["val"][:VALIDATION_SAMPLE]
-        references = [answer for _, answer in sample]
+        # Encoded once: the same samples are decoded after every epoch.
+        samples = {split: self._sample(data, split) for split in ("train", "val")}
         return [
-            ValidationSimilarity(encoder, references, data.pairs.vocab, data.max_len)
+            ReplySimilarity(
+                samples, data.pairs.vocab, data.max_len, decoding_options(config)
+            )
         ]
 
     def summary(self, data):
@@ -145,15 +174,48 @@ class ChatbotTask:
         )
 
     def evaluate(self, model, predict, data, config, run_dir):
-        """Test loss, perplexity, similarities and BLEU of greedy replies."""
-        vocab, test = data.pairs.vocab, data.pairs.splits["test"]
-        write_text(os.path.join(run_dir, "vocab.json"), vocab.to_json())
+        """Losses, similarities on train/val samples and test, baselines, prompts."""
+        vocab, options = data.pairs.vocab, decoding_options(config)
+        test = data.pairs.splits["test"]
         (encoder, decoder_in), target = self.arrays(data, "test")
         loss = float(model.evaluate([encoder, decoder_in], target, verbose=0))
-        replies = greedy_replies(model, encoder, vocab, data.max_len)
+        (val_encoder, val_decoder_in), val_target = self.arrays(data, "val")
+        val_loss = float(
+            model.evaluate([val_encoder, val_decoder_in], val_target, verbose=0)
+        )
+        replies = decode_replies(model, encoder, vocab, data.max_len, options)
         references = [answer for _, answer in test]
-        report = {"loss": round(loss, 4), "perplexity": round(math.exp(loss), 3)}
+        report = {
+            "loss": round(loss, 4),
+            # None when exp overflows (a loss beyond ~709 nats).
+            "perplexity": round(math.exp(loss), 3) if loss < 700 else None,
+            "val_loss": round(val_loss, 4),
+        }
         report.update(metrics.similarity_report(references, replies))
+        splits = {config.model: {"test": _rounded(report)}}
+        inputs = {"test": [question for question, _ in test]}
+        expected = {"test": references}
+        for split in ("train", "val"):
+            sample_encoder, sample_refs = self._sample(data, split)
+            sample_replies = decode_replies(
+                model, sample_encoder, vocab, data.max_len, options
+            )
+            splits[config.model][split] = _rounded(
+                mean_similarities(sample_refs, sample_replies)
+            )
+            rows = data.sample_rows[split]
+            inputs[split] = [data.pairs.splits[split][row][0] for row in rows]
+            expected[split] = sample_refs
+        results = {config.model: report}
+        train_pairs = data.pairs.splits["train"]
+        for split in SPLITS:
+            for name, baseline in baseline_replies(train_pairs, inputs[split]).items():
+                splits.setdefault(name, {})[split] = _rounded(
+                    mean_similarities(expected[split], baseline)
+                )
+                if split == "test":
+                    results[name] = metrics.similarity_report(expected[split], baseline)
+        prompts = self._answer_prompts(model, data, options)
         level = vocab.level
         samples = [
             {
@@ -165,14 +227,39 @@ class ChatbotTask:
                 :SAMPLE_REPLIES
             ]
         ]
-        write_json(os.path.join(run_dir, "samples.json"), samples)
+        write_json(
+            os.path.join(run_dir, "samples.json"),
+            {"decoding": {"method": "greedy", **options}, "test": samples,
+             "prompts": prompts["replies"]},
+        )  # fmt: skip
         self._figures(model, data, config, run_dir, encoder, replies)
         return {
             "model": config.model,
             "test_pairs": len(test),
+            "epoch_sample_pairs": {k: len(v) for k, v in data.sample_rows.items()},
             "similarity_over": f"{level} tokens",
-            "results": {config.model: report},
+            "kept_epoch_rule": f"{self.monitor(config)[1]} {config.monitor}",
+            "decoding": {"method": "greedy", **options},
+            "results": results,
+            "splits": splits,
             "samples": samples,
+            "prompts": prompts["replies"],
+            "prompt_report": prompts["report"],
+        }
+
+    def _answer_prompts(self, model, data, options):
+        vocab = data.pairs.vocab
+        encoder = np.zeros((len(data.prompts), data.max_len), "int32")
+        for row, prompt in enumerate(data.prompts):
+            ids = vocab.encode(prompt)[: data.max_len]
+            encoder[row, : len(ids)] = ids
+        replies = decode_replies(model, encoder, vocab, data.max_len, options)
+        return {
+            "replies": [
+                {"prompt": prompt, "reply": detokenize(reply, vocab.level)}
+                for prompt, reply in zip(data.prompts, replies, strict=True)
+            ],
+            "report": prompt_report(data.prompts, replies),
         }
 
     def _figures(self, model, data, config, run_dir, encoder, replies):
@@ -180,10 +267,9 @@ class ChatbotTask:
 
         with open(os.path.join(run_dir, "history.csv"), newline="") as handle:
             rows = list(csv.DictReader(handle))
-        if rows and all(k in rows[0] for k in SIMILARITY_KEYS):
-            figures.similarity_curves(
+        if rows and all(f"val_{k}" in rows[0] for k in metrics.SIMILARITIES):
+            figures.similarity_panels(
                 rows,
-                SIMILARITY_KEYS,
                 os.path.join(run_dir, "figures", "similarity.png"),
                 f"chatbot / {config.model}",
             )
@@ -206,17 +292,50 @@ class ChatbotTask:
             f"{config.model}: attention of the greedy reply over the input",
         )
 
-    def table_row(self, metrics_json):
-        """The printed summary: loss and similarities of the greedy replies."""
-        result = metrics_json["results"][metrics_json["model"]]
-        return {
-            "loss": result["loss"],
-            "perplexity": result["perplexity"],
-            "Jaccard": result["jaccard"],
-            "cosine": result["cosine"],
-            "Damerau-Lev.": result["damerau_levenshtein"],
-            "BLEU": result["bleu"],
+    def table_rows(self, metrics_json):
+        """The printed summary: the model, then the baselines, then the sheet.
+
+        Train and validation similarities are on the fixed per-epoch samples
+        at the kept epoch; the sheet's numbers are training similarities.
+        """
+        rows = []
+        model = metrics_json["model"]
+        for name, by_split in metrics_json["splits"].items():
+            result = metrics_json["results"][name]
+            row = {"model": name, "val loss": result.get("val_loss")}
+            if name == model:
+                row["train loss"] = metrics_json.get("kept_epoch_history", {}).get(
+                    "loss"
+                )
+            for split in SPLITS:
+                for key, label in SIMILARITY_LABELS.items():
+                    row[f"{split} {label}"] = by_split[split][key]
+            row["test BLEU"] = result["bleu"]
+            rows.append(row)
+        rows[0]["model"] = model
+        return rows
+
+
+SIMILARITY_LABELS = {"jaccard": "J", "cosine": "cos", "damerau_levenshtein": "DL"}
+
+
+def sheet_rows():
+    """The sheet's reference rows in the columns of `ChatbotTask.table_rows`."""
+    return [
+        {
+            "model": name,
+            "train loss": values["loss"],
+            **{
+                f"train {label}": values[key]
+                for key, label in SIMILARITY_LABELS.items()
+            },
         }
+        for name, values in SHEET_REFERENCE.items()
+    ]
+
+
+def _rounded(values):
+    return {k: round(float(v), 4) for k, v in values.items()}
 
 
 def load_vocabulary(run_dir):

@@ -6,15 +6,37 @@ from dataclasses import dataclass, field
 # Values a preset sets when the command line leaves them unset.
 PRESETS = {
     # A smoke-sized run: the default suite (`python -m zoo.train`) uses it.
-    "quick": {"epochs": 25, "units": 32, "patience": 5, "batch_size": 64},
-    "full": {"epochs": 150, "units": 64, "patience": 15, "batch_size": 64},
-}
+    "quick": {"epochs": 25, "units": 32, "patience": 5, "batch_size": 64,
+              "learning_rate": 3e-3, "monitor": "val_loss"},
+    "full": {"epochs": 150, "units": 64, "patience": 15, "batch_size": 64,
+             "learning_rate": 3e-3, "monitor": "val_loss"},
+}  # fmt: skip
 # Tasks whose presets differ from PRESETS.
 TASK_PRESETS = {
     "chatbot": {
-        "quick": {"epochs": 40, "units": 64, "patience": 8, "batch_size": 32},
-        "full": {"epochs": 100, "units": 128, "patience": 15, "batch_size": 32},
-    },
+        "quick": {
+            "epochs": 8,
+            "units": 128,
+            "patience": 3,
+            "batch_size": 64,
+            "dropout": 0.2,
+            "learning_rate": 5e-3,
+            "monitor": "val_loss",
+            "no_repeat_ngram": 2,
+            "repetition_penalty": 1.2,
+        },
+        "full": {
+            "epochs": 30,
+            "units": 256,
+            "patience": 5,
+            "batch_size": 64,
+            "dropout": 0.3,
+            "learning_rate": 3e-3,
+            "monitor": "val_loss",
+            "no_repeat_ngram": 2,
+            "repetition_penalty": 1.2,
+        },
+    },  # fmt: skip
 }
 
 
@@ -46,18 +68,35 @@ class TrainConfig:
     epochs: int | None = None  # upper bound; early stopping usually ends sooner
     patience: int | None = None  # epochs without a better val loss before stopping
     batch_size: int | None = None  # preset
-    learning_rate: float = 3e-3  # Adam; the data is standardized per series
+    learning_rate: float | None = None  # Adam (preset)
+    # The history column whose best value picks the kept epoch and drives
+    # early stopping (preset): always a validation column, never test.
+    monitor: str | None = None
     seed: int = 0  # weights, shuffling and splits are all derived from it
     distribute: str | None = None  # "data-parallel": all local devices (JAX)
     # -- chatbot task ----------------------------------------------------------
-    corpus: str = "chatterbot"  # chatterbot (embedded) | cornell | convokit | tsv
+    # chitchat (embedded, default) | chatterbot (embedded) | cornell | convokit | tsv
+    corpus: str = "chitchat"
     language: str = "english"  # chatterbot-corpus language folder
     level: str = "word"  # word | char tokens
-    max_tokens: int | None = None  # longest side kept (None: 10 Cornell, 20 else)
-    min_count: int | None = None  # rarer words trimmed (None: 3 Cornell, 1 else)
+    # Longest side kept and rarer words trimmed; None: the corpus default
+    # (10 and 3 on chitchat, Cornell and ConvoKit as in the PyTorch chatbot
+    # tutorial; 20 and 1 on chatterbot and TSV).
+    max_tokens: int | None = None
+    min_count: int | None = None
+    # A seeded sample of the training split (preset): the quick preset trains
+    # on part of chitchat to fit `make run` into minutes; None keeps it whole.
+    max_train_pairs: int | None = None
+    dropout: float | None = None  # seq2seq dropout rate (preset)
     attention_score: str = "general"  # lstm-attention: dot | general | additive
     num_heads: int = 4  # transformer heads
     num_layers: int = 2  # transformer blocks per side
+    # Decoding of every reply the run writes (similarities, samples, prompts)
+    # and the default of `zoo.chat`: greedy search (the sheet's decoder) with
+    # n-gram blocking (0: off) and a repetition penalty (1.0: off) (preset).
+    no_repeat_ngram: int | None = None
+    repetition_penalty: float | None = None
+    prompts: str | None = None  # None: datasets/dialogs/everyday_prompts.txt
     # -- filled in by the engine ----------------------------------------------
     environment: dict = field(default_factory=dict)
 

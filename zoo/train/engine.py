@@ -26,7 +26,7 @@ from zoo.train.chatbot_task import ChatbotTask
 from zoo.train.config import TrainConfig
 from zoo.train.traffic_task import TrafficTask
 
-TASKS = {"traffic": TrafficTask(), "chatbot": ChatbotTask()}
+TASKS = {task.name: task for task in (TrafficTask(), ChatbotTask())}
 
 
 class TrainingDiverged(ZooError):
@@ -153,6 +153,8 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     # Every check on the input is done: only now does the run directory exist.
     os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
     write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    # Known at preparation: a diverged or interrupted run stays usable.
+    task.write_artifacts(data, workdir)
     summary = config.environment["data_summary"]
     print(f"run directory: {workdir} ({summary})", flush=True)
     train = EpochSeededShuffle(
@@ -166,7 +168,7 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         shuffle=False,
         drop_remainder=bool(sharded),
     )
-    tracker = HistoryTracker(workdir, config.patience, *task.monitor)
+    tracker = HistoryTracker(workdir, config.patience, *task.monitor(config))
     backup = keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"))
     started = time.perf_counter()
     # The tracker writes the epoch's row before the backup is taken: if the
@@ -216,6 +218,11 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             "task": config.task,
             "epochs_run": len(tracker.rows),
             "best_epoch": 1 + tracker.best_index(),
+            # The kept epoch's row of history.csv (training loss included).
+            "kept_epoch_history": {
+                k: round(float(v), 4)
+                for k, v in tracker.rows[tracker.best_index()].items()
+            },
             "train_seconds_this_process": round(seconds, 1),
             "backend": keras.backend.backend(),
         }

@@ -65,10 +65,39 @@ def forecast_vs_actual(times, actual, forecasts, path, title):
     save(figure, path)
 
 
-def similarity_curves(rows, keys, path, title):
-    """Validation similarities per epoch (one line per key of `rows`)."""
-    labels = {k: k.removeprefix("val_").replace("_", "-") for k in keys}
-    epoch_curves(rows, labels, path, title, "similarity (validation, greedy)")
+SIMILARITY_TITLES = {
+    "jaccard": "Jaccard",
+    "cosine": "cosine",
+    "damerau_levenshtein": "Damerau-Levenshtein",
+}
+
+
+def similarity_panels(rows, path, title):
+    """One panel per similarity: training and validation samples per epoch.
+
+    The sheet's Figures 2 and 4 plot the training similarities; the
+    validation line beside them shows how much of that generalizes.
+
+    Args:
+        rows: history.csv rows with `train_<name>` and `val_<name>` columns.
+        path: output PNG.
+        title: str.
+    """
+    figure, axes = plt.subplots(1, 3, figsize=(10, 3.4), sharey=True)
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    for axis, (key, label) in zip(axes, SIMILARITY_TITLES.items(), strict=True):
+        for split, name in (("train", "training sample"), ("val", "validation")):
+            if f"{split}_{key}" in rows[0]:
+                values = [float(r[f"{split}_{key}"]) for r in rows]
+                axis.plot(epochs, values, marker=".", label=name)
+        axis.set_title(label, fontsize=10)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("similarity of greedy replies")
+    axes[0].legend(fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    save(figure, path)
 
 
 def attention_heatmap(weights, input_tokens, reply_tokens, path, title):

@@ -8,6 +8,7 @@ import numpy as np
 from zoo import metrics
 from zoo.data.traffic import load_travel_times
 from zoo.data.windows import NUM_FEATURES, make_windows
+from zoo.errors import ZooError
 from zoo.io import write_text
 from zoo.models.forecasting import FORECASTERS, build_forecaster, masked_mse
 from zoo.models.forecasting.baselines import all_baselines
@@ -38,9 +39,17 @@ class TrafficTask:
     default_suite = ("lstm", "gru", "stacked-lstm", "seq2seq-lstm", "lstm-attention")
     loss = staticmethod(masked_mse)
     loss_label = "masked MSE (standardized)"
-    monitor = ("val_loss", "min")  # early stopping and the kept epoch
+
+    def monitor(self, config):
+        """(history column, "min"): early stopping and the kept epoch."""
+        return config.monitor, "min"
 
     def prepare(self, config):
+        if config.monitor != "val_loss":
+            raise ZooError(
+                f"--monitor: traffic runs keep the epoch of the lowest val_loss; "
+                f"drop --monitor {config.monitor}"
+            )
         frame = load_travel_times(
             config.data,
             config.time_col,
@@ -69,6 +78,10 @@ class TrafficTask:
             f"{sizes['train']}/{sizes['val']}/{sizes['test']}"
         )
 
+    def write_artifacts(self, data, run_dir):
+        """Files fixed at preparation, written beside config.json."""
+        write_text(os.path.join(run_dir, "scaler.json"), data.scaler.to_json())
+
     def callbacks(self, config, data):
         return []
 
@@ -82,7 +95,6 @@ class TrafficTask:
             name: metrics.forecast_report(test.target_seconds, values)
             for name, values in forecasts.items()
         }
-        write_text(os.path.join(run_dir, "scaler.json"), data.scaler.to_json())
         first = test.series == test.series[0]
         figures.forecast_vs_actual(
             test.target_times[first, 0],
@@ -102,15 +114,16 @@ class TrafficTask:
             "results": results,
         }
 
-    def table_row(self, metrics_json):
+    def table_rows(self, metrics_json):
         """The printed summary: model vs persistence, MAE in seconds."""
         results = metrics_json["results"]
         model = results[metrics_json["model"]]
-        return {
+        return [{
+            "model": metrics_json["model"],
             "MAE (s)": model["mae"],
             "RMSE (s)": model["rmse"],
             "MAPE (%)": model["mape"],
             "persistence MAE": results["persistence"]["mae"],
             "seasonal-naive MAE": results["seasonal-naive"]["mae"],
             "hist-avg MAE": results["historical-average"]["mae"],
-        }
+        }]  # fmt: skip

@@ -37,7 +37,8 @@ def build_seq2seq(
         vocab_size: int.
         units: int, LSTM size or transformer width.
         attention_score: "dot", "general" or "additive" (lstm-attention).
-        num_heads, num_layers, dropout: transformer sizes.
+        num_heads, num_layers: transformer sizes.
+        dropout: float, dropout rate of every model.
 
     Returns:
         keras.Model.
@@ -46,7 +47,9 @@ def build_seq2seq(
         raise ValueError(f"unknown seq2seq model {name!r}; choose from {list(SEQ2SEQ)}")
     if name.startswith("lstm"):
         attention = attention_score if name == "lstm-attention" else None
-        return build_lstm_seq2seq(vocab_size, units, attention=attention)
+        return build_lstm_seq2seq(
+            vocab_size, units, attention=attention, dropout=dropout
+        )
     kind = "linear" if name == "transformer-linear" else "softmax"
     return build_transformer_seq2seq(
         vocab_size, units, num_heads, num_layers, attention=kind, dropout=dropout

@@ -7,7 +7,9 @@ from zoo.layers.seq2seq_attention import Seq2SeqAttention
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 
 
-def build_lstm_seq2seq(vocab_size, units=64, embed_dim=None, attention=None):
+def build_lstm_seq2seq(
+    vocab_size, units=64, embed_dim=None, attention=None, dropout=0.0
+):
     """Teacher-forced LSTM encoder-decoder returning next-token logits.
 
     The encoder reads the input; its final (h, c) start the decoder. Without
@@ -16,13 +18,16 @@ def build_lstm_seq2seq(vocab_size, units=64, embed_dim=None, attention=None):
     output h_t attends over all encoder outputs and `tanh(W [h_t; c_t])`
     predicts the token (Luong et al., 2015, without input feeding, so all
     steps train in parallel). Embeddings are shared; id 0 is padding and is
-    masked through Keras masking (the loss skips it too).
+    masked through Keras masking (the loss skips it too). `dropout` acts on
+    the embeddings and on the decoder's outputs before the logits (not on
+    the recurrent state), in training only.
 
     Args:
         vocab_size: int.
         units: int, LSTM size.
         embed_dim: int, embedding size (default: units).
         attention: None, "dot", "general" or "additive".
+        dropout: float in [0, 1).
 
     Returns:
         keras.Model `[encoder_tokens (B, S), decoder_tokens (B, T)] ->
@@ -41,9 +46,10 @@ def build_lstm_seq2seq(vocab_size, units=64, embed_dim=None, attention=None):
     encoder = keras.layers.LSTM(
         units, return_sequences=True, return_state=True, name="encoder"
     )
-    encoder_outputs, h, c = encoder(embedding(encoder_tokens))
+    embed_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+    encoder_outputs, h, c = encoder(embed_dropout(embedding(encoder_tokens)))
     decoder = keras.layers.LSTM(units, return_sequences=True, name="decoder")
-    outputs = decoder(embedding(decoder_tokens), initial_state=[h, c])
+    outputs = decoder(embed_dropout(embedding(decoder_tokens)), initial_state=[h, c])
     name = "seq2seq_lstm"
     if attention:
         context, _ = Seq2SeqAttention(attention, name="attention")(
@@ -52,6 +58,7 @@ def build_lstm_seq2seq(vocab_size, units=64, embed_dim=None, attention=None):
         combined = keras.layers.Concatenate(name="concat")([outputs, context])
         outputs = keras.layers.Dense(units, activation="tanh", name="combine")(combined)
         name = "seq2seq_lstm_attention"
+    outputs = keras.layers.Dropout(dropout, name="output_dropout")(outputs)
     logits = keras.layers.Dense(vocab_size, name="logits")(outputs)
     return keras.Model([encoder_tokens, decoder_tokens], logits, name=name)
 

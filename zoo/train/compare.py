@@ -1,0 +1,111 @@
+"""Chatbots compared over several seeds: mean ± standard deviation, and the
+sheet's claim (the attention decoder beats the plain LSTM decoder) judged
+per metric on those intervals, never on one run.
+
+A claim is `held` when the attention decoder's interval (mean ± std) lies
+wholly on the better side of the LSTM decoder's, `reversed` when it lies
+wholly on the worse side, and `undecided` when the intervals overlap.
+
+Example:
+>>> verdict([0.50, 0.52, 0.54], [0.40, 0.41, 0.42], higher_is_better=True)
+'held'
+>>> verdict([0.40, 0.50], [0.44, 0.46], higher_is_better=True)
+'undecided'
+"""
+
+import numpy as np
+
+from zoo.train.chatbot_task import SIMILARITY_LABELS, SPLITS
+
+CLAIM = ("lstm-attention", "lstm")  # (challenger, reference) of sheet A3
+# (split, key) of every compared quantity; similarities are higher-better.
+QUANTITIES = [("val", "loss")] + [
+    (split, key) for split in SPLITS for key in SIMILARITY_LABELS
+]
+
+
+def _values(metrics_json, name, split, key):
+    """One quantity of one model (or baseline) in one run's metrics.json."""
+    if key == "loss":
+        return metrics_json["results"][name].get("val_loss")
+    return metrics_json["splits"][name][split][key]
+
+
+def mean_std(values):
+    """(mean, sample standard deviation; 0 for one value) of a list."""
+    values = np.asarray(values, dtype="float64")
+    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return float(values.mean()), std
+
+
+def verdict(challenger, reference, higher_is_better):
+    """ "held", "reversed" or "undecided" for the claim challenger > reference."""
+    (a, sa), (b, sb) = mean_std(challenger), mean_std(reference)
+    sign = 1.0 if higher_is_better else -1.0
+    if sign * (a - b) > sa + sb:
+        return "held"
+    if sign * (b - a) > sa + sb:
+        return "reversed"
+    return "undecided"
+
+
+def compare(runs):
+    """Aggregates finished runs of several models and seeds.
+
+    Args:
+        runs: list of (model name, seed, metrics.json dict).
+
+    Returns:
+        dict with `seeds`, `models` (the trained models, then the
+        baselines), `rows` (one per model and quantity: split, key, mean,
+        std, values) and `claims` (one per quantity the claim applies to).
+    """
+    if not runs:
+        raise ValueError("runs: expected at least one finished run, got 0")
+    seeds = sorted({seed for _, seed, _ in runs})
+    trained = list(dict.fromkeys(model for model, _, _ in runs))
+    baselines = [
+        name for name in runs[0][2]["splits"] if name not in {m for m, _, _ in runs}
+    ]
+    collected = {}
+    for model, _seed, metrics_json in runs:
+        names = [model, *baselines]
+        for name in names:
+            for split, key in QUANTITIES:
+                if key == "loss" and name != model:
+                    continue  # baselines have no loss
+                value = _values(metrics_json, name, split, key)
+                collected.setdefault((name, split, key), []).append(value)
+    rows = []
+    for (name, split, key), values in collected.items():
+        mean, std = mean_std(values)
+        rows.append({"model": name, "split": split, "metric": key, "mean": mean,
+                     "std": std, "values": values})  # fmt: skip
+    claims = []
+    challenger, reference = CLAIM
+    if challenger in trained and reference in trained:
+        for split, key in QUANTITIES:
+            a = collected[(challenger, split, key)]
+            b = collected[(reference, split, key)]
+            claims.append({"split": split, "metric": key,
+                           "verdict": verdict(a, b, key != "loss"),
+                           challenger: mean_std(a),
+                           reference: mean_std(b)})  # fmt: skip
+    return {"seeds": seeds, "models": trained + baselines, "rows": rows,
+            "claims": claims}  # fmt: skip
+
+
+def comparison_frame(comparison):
+    """A wide table: one row per model, "mean ± std" per (split, metric)."""
+    import pandas as pd
+
+    table = {}
+    for row in comparison["rows"]:
+        label = "val loss" if row["metric"] == "loss" else (
+            f"{row['split']} {SIMILARITY_LABELS[row['metric']]}")  # fmt: skip
+        digits = 3 if row["metric"] == "loss" else 4
+        table.setdefault(row["model"], {"model": row["model"]})[label] = (
+            f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}"
+        )
+    order = [m for m in comparison["models"] if m in table]
+    return pd.DataFrame([table[m] for m in order]).fillna("")
