@@ -199,24 +199,28 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
     traffic = tmp_path / "traffic"
     traffic.mkdir()
     (traffic / "config.json").write_text('{"task": "traffic"}')
+
+    def o(name):
+        return str(tmp_path / name)
+
     cases = [
-        (train_main, ["chatbot", "--model", "gpt", "--out", str(tmp_path / "a")]),
+        (train_main, ["chatbot", "--model", "gpt", "--out", o("a")]),
         (train_main, ["chatbot", "--corpus", "tsv", "--data", str(bad_tsv),
-                      "--out", str(tmp_path / "b")]),
+                      "--out", o("b")]),
         (train_main, ["chatbot", "--corpus", "chatterbot", "--language", "klingon",
-                      "--out", str(tmp_path / "c")]),
+                      "--out", o("c")]),
         (train_main, ["chatbot", "--language", "russian",
-                      "--out", str(tmp_path / "e")]),
-        (train_main, ["chatbot", "--seeds", "0,x", "--out", str(tmp_path / "f")]),
-        (train_main, ["chatbot", "--model", "lstm,gpt", "--out", str(tmp_path / "g")]),
-        (train_main, ["chatbot", "--model", "lstm,lstm", "--out", str(tmp_path / "h")]),
-        (train_main, ["traffic", "--seeds", "0,1", "--out", str(tmp_path / "i")]),
-        (train_main, ["chatbot", "--prompts", str(empty), "--out", str(tmp_path / "j")]),
-        (train_main, ["chatbot", "--prompts", str(binary), "--out", str(tmp_path / "k")]),
-        (train_main, ["chatbot", "--data", str(corrupt), "--out", str(tmp_path / "l")]),
-        (train_main, ["chatbot", "--no-repeat-ngram", "-1", "--out", str(tmp_path / "m")]),
+                      "--out", o("e")]),
+        (train_main, ["chatbot", "--seeds", "0,x", "--out", o("f")]),
+        (train_main, ["chatbot", "--model", "lstm,gpt", "--out", o("g")]),
+        (train_main, ["chatbot", "--model", "lstm,lstm", "--out", o("h")]),
+        (train_main, ["traffic", "--seeds", "0,1", "--out", o("i")]),
+        (train_main, ["chatbot", "--prompts", str(empty), "--out", o("j")]),
+        (train_main, ["chatbot", "--prompts", str(binary), "--out", o("k")]),
+        (train_main, ["chatbot", "--data", str(corrupt), "--out", o("l")]),
+        (train_main, ["chatbot", "--no-repeat-ngram", "-1", "--out", o("m")]),
         (train_main, ["chatbot", "--model", "transformer", "--units", "9",
-                      "--num-heads", "3", "--out", str(tmp_path / "d")]),
+                      "--num-heads", "3", "--out", o("d")]),
         (chat_main, ["--run", str(run), "--decoder", "psychic", "--say", "hi"]),
         (chat_main, ["--run", str(traffic), "--say", "hi"]),
         (chat_main, ["--run", str(tmp_path / "missing"), "--say", "hi"]),
