@@ -4,138 +4,130 @@ import math
 
 import pandas as pd
 
-from solutions import figures
-from solutions.document import Figure, Math, Section, Table, Text, check, missing_runs
+from solutions import chatbot_tables as tables
+from solutions.document import Math, Section, Table, Text, check, missing_runs
 from zoo import metrics
 
-SHEET_REFERENCE = pd.DataFrame(
-    [
-        {"decoder": "LSTM", "Jaccard": 0.7149, "cosine": 0.8324,
-         "Damerau-Levenshtein": 0.5087, "loss": 1.1828},
-        {"decoder": "attention", "Jaccard": 0.7648, "cosine": 0.8655,
-         "Damerau-Levenshtein": 0.6344, "loss": 1.1596},
-    ]
-)  # fmt: skip
 COMMAND = "python -m zoo.train  (or: python -m solutions --train-quick)"
-ORDER = ("lstm", "lstm-attention", "transformer", "transformer-linear")
+SEEDS_COMMAND = (
+    "python -m zoo.train chatbot --model lstm,lstm-attention,transformer "
+    "--preset quick --seeds 0,1,2"
+)
 
 
-def results_table(runs):
-    rows = []
-    for model in sorted(runs, key=lambda m: ORDER.index(m) if m in ORDER else 99):
-        m = runs[model]["metrics"]
-        r = m["results"][model]
-        epochs = max(int(m.get("epochs_run", 0)), 1)
-        rows.append({
-            "model": model, "test loss": r["loss"], "perplexity": r["perplexity"],
-            "Jaccard": r["jaccard"], "cosine": r["cosine"],
-            "Damerau-Levenshtein": r["damerau_levenshtein"], "BLEU": r["bleu"],
-            "epochs": m.get("epochs_run"), "best epoch": m.get("best_epoch"),
-            "s / epoch": round(m.get("train_seconds_this_process", 0) / epochs, 2),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def comparison_text(table):
-    """A3.3 written from the numbers: who wins each metric and by how much."""
-    lines = []
-    by_model = table.set_index("model")
-    for metric in ("Jaccard", "cosine", "Damerau-Levenshtein"):
-        best = by_model[metric].idxmax()
-        lines.append(f"{metric}: best **{best}** ({by_model[metric].max():.4f})")
-    best_loss = by_model["test loss"].idxmin()
-    lines.append(
-        f"test loss: lowest **{best_loss}** ({by_model['test loss'].min():.4f})"
+def _kept_epoch_checks(model, run):
+    """Checks that can fail: the kept epoch is the history's best, and the
+    train/val similarities of metrics.json are that epoch's row."""
+    metrics, history = run["metrics"], run["history"]
+    result = metrics["results"][model]
+    checks = []
+    perplexity = result.get("perplexity")
+    consistent = perplexity is not None and (
+        abs(math.exp(result["loss"]) - perplexity) <= 1e-3 * perplexity + 1e-3
     )
-    text = "; ".join(lines) + "."
-    if {"lstm", "lstm-attention"} <= set(by_model.index):
-        a, b = by_model.loc["lstm-attention"], by_model.loc["lstm"]
-        text += (
-            " Attention minus plain LSTM decoder: Jaccard "
-            f"{a['Jaccard'] - b['Jaccard']:+.4f}, Damerau-Levenshtein "
-            f"{a['Damerau-Levenshtein'] - b['Damerau-Levenshtein']:+.4f}, loss "
-            f"{a['test loss'] - b['test loss']:+.4f}; time per epoch "
-            f"{a['s / epoch']:.2f} s against {b['s / epoch']:.2f} s."
+    bounded = all(
+        0 <= metrics["splits"][model][split][key] <= 1
+        for split in ("train", "val", "test")
+        for key in tables.SIMILARITIES
+    )
+    checks.append(check(f"{model}: perplexity = exp(test loss), similarities in [0, 1]",
+                        f"{perplexity}", f"exp({result['loss']})",
+                        consistent and bounded))  # fmt: skip
+    rule = metrics.get("kept_epoch_rule", "min val_loss")
+    mode, column = rule.split(" ", 1)
+    values = [float(r[column]) for r in history if column in r]
+    if values:
+        pick = min if mode == "min" else max
+        best = 1 + values.index(pick(values))
+        checks.append(check(f"{model}: kept epoch = {rule} over history.csv",
+                            metrics.get("best_epoch"), best,
+                            metrics.get("best_epoch") == best, "{}"))  # fmt: skip
+        row = history[best - 1]
+        gap = max(
+            abs(metrics["splits"][model][split][key] - float(row[f"{split}_{key}"]))
+            for split in ("train", "val")
+            for key in tables.SIMILARITIES
+            if f"{split}_{key}" in row
         )
-    return text
+        checks.append(check(f"{model}: train/val similarities in metrics.json minus "
+                            "the kept epoch's history row (max abs)", gap,
+                            "0 (< 1e-4, same weights, same samples)",
+                            gap < 1e-4, "{:.1e}"))  # fmt: skip
+    return checks
 
 
-def epoch_figures(runs, out_dir):
-    made = []
-    for key, label, stem in (
-        ("val_loss", "validation loss (cross-entropy per token)", "a3_val_loss"),
-        (
-            "val_damerau_levenshtein",
-            "validation Damerau-Levenshtein similarity",
-            "a3_val_dl",
-        ),
-        ("val_jaccard", "validation Jaccard similarity", "a3_val_jaccard"),
-    ):
-        figure, axis = figures.new()
-        drawn = False
-        for model, run in runs.items():
-            rows = [r for r in run["history"] if key in r]
-            if rows:
-                axis.plot([int(r["epoch"]) + 1 for r in rows], [float(r[key]) for r in rows],
-                          marker=".", label=model)  # fmt: skip
-                drawn = True
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(label)
-        if drawn:
-            axis.legend()
-            figures.save(figure, out_dir, stem)
-            made.append(Figure(stem, f"Per epoch: {label}"))
-        else:
-            import matplotlib.pyplot as plt
-
-            plt.close(figure)
-    return made
-
-
-def samples_table(runs):
-    rows = []
-    for model, run in runs.items():
-        for sample in run["metrics"].get("samples", [])[:3]:
-            rows.append({"model": model, **sample})
-    return pd.DataFrame(rows)
-
-
-def a3_b1(out_dir, runs, problems):
+def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
     checks, verdicts = [], []
+    runs = {m: r for m, r in runs.items() if "splits" in r["metrics"]}
     if runs:
-        table = results_table(runs)
-        corpus = next(iter(runs.values()))["metrics"]
+        first = runs[tables.ordered(runs)[0]]
+        kept, config = first["metrics"], first.get("config", {})
+        summary = config.get("environment", {}).get("data_summary", "")
+        samples = kept.get("epoch_sample_pairs", {})
+        decoding = kept.get("decoding", {})
         checks += [
             Text(
-                f"Test split ({corpus.get('test_pairs')} pairs), greedy decoding, "
-                f"similarities over {corpus.get('similarity_over', 'word tokens')}; "
-                "the runs are read from their `metrics.json`:"
+                f"Corpus `{config.get('corpus', '?')}` (split by conversation where "
+                f"the corpus has them): {summary}. The kept epoch is the one with "
+                f"the {kept.get('kept_epoch_rule', 'min val_loss')} (validation, "
+                "never test); early stopping watches the same column. Replies are "
+                f"greedy with {decoding.get('no_repeat_ngram', 0)}-gram blocking and "
+                f"repetition penalty {decoding.get('repetition_penalty', 1.0)}; "
+                f"similarities over word tokens. Train and validation similarities "
+                f"are measured after every epoch on fixed samples of "
+                f"{samples.get('train', '?')} and {samples.get('val', '?')} pairs, "
+                f"test ones on the whole test split ({kept.get('test_pairs')} pairs)."
             ),
-            Table(table, "Chatbot test metrics (this repository, embedded corpus)", 4),
             Table(
-                SHEET_REFERENCE,
-                "The sheet's reference numbers: a DIFFERENT dataset, shown as a reference only",
-                4,
+                tables.train_vs_sheet(runs),
+                "Training-split similarities and training loss at the kept epoch "
+                "(this repository, one seed) beside the sheet's, which are "
+                "training numbers on a DIFFERENT dataset (a reference, not a "
+                "target)",
+            ),  # fmt: skip
+            Text(
+                "The retrieval baseline answers each training input with its own "
+                "reply: on the training split it measures memorization, which is "
+                "why training similarities alone cannot rank chatbots. The "
+                "held-out numbers below can."
             ),
-            Text("**A3.3 from our numbers.** " + comparison_text(table)),
-            *epoch_figures(runs, out_dir),
+            Table(
+                tables.held_out(runs),
+                "Validation sample and test split, with the baselines (most "
+                "frequent training reply; reply of the nearest training input by "
+                "TF-IDF cosine)",
+                4,
+            ),  # fmt: skip
         ]
-        samples = samples_table(runs)
-        if len(samples):
-            checks.append(Table(samples, "Sample replies (test split, greedy)"))
-        for model, run in runs.items():
-            r = run["metrics"]["results"][model]
-            consistent = (
-                abs(math.exp(r["loss"]) - r["perplexity"])
-                <= 1e-3 * r["perplexity"] + 1e-3
-            )
-            bounded = all(
-                0 <= r[k] <= 1 for k in ("jaccard", "cosine", "damerau_levenshtein")
-            )
-            verdicts.append(check(f"{model}: perplexity = exp(loss), similarities in [0, 1]",
-                                  f"{r['perplexity']}", f"exp({r['loss']})", consistent and bounded))  # fmt: skip
+        checks += tables.epoch_figures(runs, out_dir)
+        prompts = tables.prompts_table(runs)
+        if prompts is not None:
+            width = 12.6 / max(1, len(prompts.columns) - 1)
+            checks.append(Table(prompts, "Replies to the everyday prompts "
+                                "(datasets/dialogs/everyday_prompts.txt)", 4,
+                                "p{3.2cm}" + f"p{{{width:.1f}cm}}" * (len(prompts.columns) - 1)))  # fmt: skip
+        for model in tables.ordered(runs):
+            verdicts += _kept_epoch_checks(model, runs[model])
     else:
         checks.append(missing_runs("chatbot", COMMAND))
+    if comparison:
+        checks += [
+            Text(
+                f"**Several seeds.** `{SEEDS_COMMAND}` ({comparison_source}): "
+                "mean ± standard deviation over seeds; the claim column judges "
+                "the sheet's claim (attention decoder better than the LSTM "
+                "decoder) on these intervals: held when they lie apart in its "
+                "favour, reversed when apart the other way, undecided when they "
+                "overlap."
+            ),  # fmt: skip
+            Table(tables.seeds_table(comparison), "Mean ± std over seeds"),
+            Text(
+                "**Which of the sheet's claims hold.** "
+                + tables.claims_text(comparison)
+            ),  # fmt: skip
+        ]
+    else:
+        checks.append(missing_runs("multi-seed chatbot", SEEDS_COMMAND))
     checks += [Text(f"Note: {p}") for p in problems]
     return Section(
         "A3/B1",

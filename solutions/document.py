@@ -36,6 +36,8 @@ class Table:
     frame: object
     caption: str
     digits: int = 4
+    # LaTeX column format, e.g. "p{3cm}p{4cm}" so long text wraps; None: "l"s.
+    column_format: str | None = None
 
 
 @dataclass

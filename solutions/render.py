@@ -105,7 +105,10 @@ def _latex_block(block):
                 lambda v: _inline_latex(v) if isinstance(v, str) else v
             )
         table = frame.to_latex(
-            index=False, escape=False, float_format=f"%.{block.digits}g"
+            index=False,
+            escape=False,
+            float_format=f"%.{block.digits}g",
+            column_format=block.column_format,
         )
         return (
             "\\begin{table}[h]\n\\centering\\small\n"

@@ -4,9 +4,14 @@ import os
 
 from solutions import chatbot, exam, sheet_a1, sheet_b2, traffic
 from solutions.render import compile_pdf, write_report
-from solutions.runs import find_runs
+from solutions.runs import find_comparison, find_runs
 from zoo.errors import ZooError
 
+# The multi-seed comparison committed with the reports: used when --runs
+# holds none (a fresh clone), and named as such in the report.
+COMMITTED_COMPARISON = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "reports", "chatbot-seeds"
+)
 PROBLEMS = (
     "A1.1",
     "A1.2",
@@ -49,13 +54,18 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
     from zoo.runtime import describe
 
     chat_runs, chat_problems = find_runs(runs_dir, "chatbot")
+    comparison, source = find_comparison(runs_dir, COMMITTED_COMPARISON)
+    if comparison is not None and source.startswith(COMMITTED_COMPARISON):
+        source = "the committed reports/chatbot-seeds/comparison.json"
     traffic_runs, traffic_problems = find_runs(runs_dir, "traffic")
     builders = {
         "A1.1": lambda: sheet_a1.a1_1(out_dir),
         "A1.2": lambda: sheet_a1.a1_2(out_dir),
         "A1.3": lambda: sheet_a1.a1_3(out_dir),
         "A1.4": lambda: sheet_a1.a1_4(out_dir, bench_dir),
-        "A3/B1": lambda: chatbot.a3_b1(out_dir, chat_runs, chat_problems),
+        "A3/B1": lambda: chatbot.a3_b1(
+            out_dir, chat_runs, chat_problems, comparison, source
+        ),
         "A3.4": lambda: chatbot.a3_4(out_dir),
         "B2.i": lambda: sheet_b2.b2_i(out_dir),
         "B2.ii": lambda: sheet_b2.b2_ii(out_dir),

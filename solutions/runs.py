@@ -1,8 +1,12 @@
-"""Finding the newest finished run of each (task, model) under a runs folder."""
+"""Finding the newest finished run of each (task, model) under a runs folder,
+and the newest multi-seed chatbot comparison."""
 
 import csv
 import json
 import os
+
+# Folders of `python -m zoo.train chatbot --seeds ...` (zoo.train.__main__).
+COMPARISON_PREFIX = "chatbot-compare-"
 
 
 def _read_json(path):
@@ -25,7 +29,10 @@ def find_runs(runs_dir, task):
     if not os.path.isdir(runs_dir):
         return runs, [f"no runs folder {runs_dir!r}"]
     found = []
-    for root, _dirs, files in os.walk(runs_dir):
+    for root, dirs, files in os.walk(runs_dir):
+        # The runs of a multi-seed comparison are read through its
+        # comparison.json (find_comparison), not one by one.
+        dirs[:] = [d for d in dirs if not d.startswith(COMPARISON_PREFIX)]
         if "metrics.json" in files and "config.json" in files:
             found.append(root)
     for path in sorted(found):
@@ -48,5 +55,36 @@ def find_runs(runs_dir, task):
                 history = list(csv.DictReader(handle))
         except OSError:
             problems.append(f"{path}: no history.csv; per-epoch figures leave it out")
-        runs[model] = {"path": path, "metrics": metrics, "history": history}
+        runs[model] = {
+            "path": path,
+            "config": config,
+            "metrics": metrics,
+            "history": history,
+        }
     return runs, problems
+
+
+def find_comparison(runs_dir, fallback):
+    """The newest `comparison.json` under `runs_dir`, else `fallback`'s.
+
+    Args:
+        runs_dir: str, where `python -m zoo.train chatbot --seeds ...` wrote.
+        fallback: str, the committed comparison (reports/chatbot-seeds/).
+
+    Returns:
+        (comparison dict or None, where it came from or the problem).
+    """
+    candidates = []
+    if os.path.isdir(runs_dir):
+        for name in sorted(os.listdir(runs_dir)):
+            path = os.path.join(runs_dir, name, "comparison.json")
+            if name.startswith(COMPARISON_PREFIX) and os.path.isfile(path):
+                candidates.append(path)
+    for path in [*reversed(candidates), os.path.join(fallback, "comparison.json")]:
+        try:
+            comparison = _read_json(path)
+            comparison["rows"], comparison["claims"]  # noqa: B018  must hold both
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        return comparison, path
+    return None, "no comparison.json found"

@@ -288,9 +288,12 @@ def test_default_suite_prints_a_table(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(TASKS["chatbot"], "default_suite", ("lstm",))
     tiny = {"epochs": 1, "units": 4, "patience": 5, "batch_size": 64}
     monkeypatch.setitem(config_module.PRESETS, "quick", tiny)
-    monkeypatch.setitem(config_module.TASK_PRESETS["chatbot"], "quick", tiny)
+    tiny_chat = {**tiny, "max_train_pairs": 256}  # of the embedded chitchat
+    monkeypatch.setitem(config_module.TASK_PRESETS["chatbot"], "quick", tiny_chat)
     assert main(["--out", str(tmp_path / "suite")]) == 0
     out = capsys.readouterr().out
     assert "persistence MAE" in out and "gru" in out and "lstm" in out
-    assert "Damerau-Lev." in out  # the chatbot's columns in the same table
+    # The chatbot's table: the model, the baselines, the sheet's rows.
+    assert "train DL" in out and "retrieval" in out and "sheet LSTM" in out
+    assert "Everyday prompts" in out and "distinct replies of 21" in out
     assert (tmp_path / "suite" / "results.csv").is_file()

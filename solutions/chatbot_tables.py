@@ -1,0 +1,163 @@
+"""Tables and figures of sheet A3/B1 built from chatbot runs and comparisons.
+
+A run is a dict (path, config, metrics, history) from `solutions.runs`;
+a comparison is the `comparison.json` of `python -m zoo.train chatbot
+--model A,B,C --seeds 0,1,2`.
+"""
+
+import pandas as pd
+
+from solutions import figures
+from solutions.document import Figure
+
+ORDER = ("lstm", "lstm-attention", "transformer", "transformer-linear")
+BASELINES = ("most-frequent", "retrieval")
+SIMILARITIES = {"jaccard": "Jaccard", "cosine": "cosine",
+                "damerau_levenshtein": "Damerau-Levenshtein"}  # fmt: skip
+# The sheet's reference (PROBLEMS.md A3): training similarities and loss on
+# another corpus, exactly as printed there.
+SHEET = [
+    {"decoder": "sheet: LSTM", "Jaccard": "0.7149", "cosine": "0.8324",
+     "Damerau-Levenshtein": "0.5087", "loss": "1.1828"},
+    {"decoder": "sheet: attention", "Jaccard": "0.7648", "cosine": "0.8655",
+     "Damerau-Levenshtein": "0.6344", "loss": "1.1596"},
+]  # fmt: skip
+
+
+def ordered(names):
+    """Model names in the sheet's order, then baselines, then the rest."""
+    rank = {name: i for i, name in enumerate((*ORDER, *BASELINES))}
+    return sorted(names, key=lambda name: (rank.get(name, 99), name))
+
+
+def train_vs_sheet(runs):
+    """Training-split similarities at the kept epoch beside the sheet's."""
+    rows = []
+    for model in ordered(runs):
+        metrics = runs[model]["metrics"]
+        train = metrics["splits"][model]["train"]
+        kept = metrics.get("kept_epoch_history", {})
+        rows.append({"decoder": model,
+                     **{label: f"{train[key]:.4f}" for key, label in SIMILARITIES.items()},
+                     "loss": f"{kept['loss']:.4f}" if "loss" in kept else ""})  # fmt: skip
+    first = runs[ordered(runs)[0]]["metrics"]
+    memorized = first["splits"]["retrieval"]["train"]
+    rows.append({"decoder": "retrieval (baseline)",
+                 **{label: f"{memorized[key]:.4f}" for key, label in SIMILARITIES.items()},
+                 "loss": ""})  # fmt: skip
+    return pd.DataFrame(rows + SHEET)
+
+
+def held_out(runs):
+    """Validation-sample and test similarities, test loss, with the baselines."""
+    rows, first = [], runs[ordered(runs)[0]]["metrics"]
+    names = [*ordered(runs), *BASELINES]
+    for name in names:
+        metrics = runs[name]["metrics"] if name in runs else first
+        splits, result = metrics["splits"][name], metrics["results"][name]
+        row = {"model": name}
+        for split in ("val", "test"):
+            for key, label in (("jaccard", "J"), ("cosine", "cos"),
+                               ("damerau_levenshtein", "DL")):  # fmt: skip
+                row[f"{split} {label}"] = splits[split][key]
+        row["test BLEU"] = result.get("bleu")
+        row["test loss"] = result.get("loss")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def seeds_table(comparison):
+    """One row per quantity, one column per model: mean ± std over seeds."""
+    claims = {(c["split"], c["metric"]): c["verdict"] for c in comparison["claims"]}
+    cells = {}
+    for row in comparison["rows"]:
+        digits = 3 if row["metric"] == "loss" else 4
+        cells.setdefault((row["split"], row["metric"]), {})[row["model"]] = (
+            f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}"
+        )
+    models = ordered(comparison["models"])
+    rows = []
+    for (split, metric), by_model in cells.items():
+        label = "val loss" if metric == "loss" else f"{split} {SIMILARITIES[metric]}"
+        rows.append({"quantity": label, **{m: by_model.get(m, "") for m in models},
+                     "attention > LSTM": claims.get((split, metric), "")})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def claims_text(comparison):
+    """Which of the sheet's claims hold, from the verdicts."""
+    groups = {}
+    for claim in comparison["claims"]:
+        name = "val loss" if claim["metric"] == "loss" else (
+            f"{claim['split']} {SIMILARITIES[claim['metric']]}")  # fmt: skip
+        groups.setdefault(claim["verdict"], []).append(name)
+    seeds = ", ".join(str(s) for s in comparison["seeds"])
+    parts = [f"over seeds {seeds}, the attention decoder beats the plain LSTM "
+             f"decoder (intervals mean ± std apart) on: "
+             f"{', '.join(groups.get('held', [])) or 'nothing'}"]  # fmt: skip
+    if groups.get("reversed"):
+        parts.append(f"the LSTM decoder is ahead on: {', '.join(groups['reversed'])}")
+    if groups.get("undecided"):
+        parts.append(f"the intervals overlap on: {', '.join(groups['undecided'])}")
+    return "; ".join(parts) + "."
+
+
+def prompts_table(runs):
+    """Each model's reply to every everyday prompt, side by side."""
+    models = [m for m in ordered(runs) if runs[m]["metrics"].get("prompts")]
+    if not models:
+        return None
+    first = runs[models[0]]["metrics"]["prompts"]
+    rows = []
+    for index, entry in enumerate(first):
+        row = {"prompt": entry["prompt"]}
+        for model in models:
+            row[model] = runs[model]["metrics"]["prompts"][index]["reply"] or "(empty)"
+        rows.append(row)
+    counts = {"prompt": "distinct / degenerate"}
+    for model in models:
+        report = runs[model]["metrics"]["prompt_report"]
+        counts[model] = (
+            f"{report['distinct']} of {report['count']} / {report['degenerate']}"
+        )
+    return pd.DataFrame([*rows, counts])
+
+
+def epoch_figures(runs, out_dir):
+    """Loss (train dashed, validation solid) and training vs validation DL."""
+    made = []
+    panels = (
+        ("a3_loss", "loss", "val_loss", "cross-entropy per token",
+         "Per epoch: training (dashed) and validation (solid) loss"),
+        ("a3_dl", "train_damerau_levenshtein", "val_damerau_levenshtein",
+         "Damerau-Levenshtein similarity",
+         "Per epoch: Damerau-Levenshtein similarity of greedy replies on the "
+         "fixed training sample (dashed, the sheet's Figures 2 and 4) and "
+         "validation sample (solid)"),
+    )  # fmt: skip
+    for stem, train_key, val_key, ylabel, caption in panels:
+        figure, axis = figures.new()
+        drawn = False
+        for model in ordered(runs):
+            rows = [
+                r for r in runs[model]["history"] if val_key in r and train_key in r
+            ]
+            if not rows:
+                continue
+            epochs = [int(r["epoch"]) + 1 for r in rows]
+            line = axis.plot(epochs, [float(r[val_key]) for r in rows], marker=".",
+                             label=model)[0]  # fmt: skip
+            axis.plot(epochs, [float(r[train_key]) for r in rows], "--",
+                      color=line.get_color())  # fmt: skip
+            drawn = True
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(ylabel)
+        if drawn:
+            axis.legend(fontsize=8)
+            figures.save(figure, out_dir, stem)
+            made.append(Figure(stem, caption))
+        else:
+            import matplotlib.pyplot as plt
+
+            plt.close(figure)
+    return made
