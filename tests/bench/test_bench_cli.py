@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from zoo.bench.__main__ import main
@@ -92,3 +93,22 @@ def test_lstm_bench_writes_json(tmp_path):
         / result["torch_reference_samples_per_second"]
     )
     assert result["ratio_to_torch"] == pytest.approx(expected, rel=1e-2)
+
+
+def test_seq2seq_bench_pads_like_a_corpus_and_reports_ratios():
+    from zoo.bench.seq2seq import Seq2SeqBenchConfig, _data, run
+
+    config = Seq2SeqBenchConfig(batch=4, length=6, vocab=30, units=8, batches=1,
+                                repeats=1)  # fmt: skip
+    source, decoder_in, target = _data(config)
+    lengths = (target != 0).sum(1)
+    assert lengths.min() >= 3 and lengths.max() <= 6 and len(set(lengths)) > 1
+    # Teacher forcing: SOS, then the reply shifted by one, padded alike.
+    assert (decoder_in[:, 0] == 1).all()
+    np.testing.assert_array_equal(decoder_in[:, 1:] != 0, target[:, 1:] != 0)
+    np.testing.assert_array_equal(decoder_in[:, 1:][target[:, 1:] != 0],
+                                  target[:, :-1][target[:, 1:] != 0])  # fmt: skip
+    result = run(config, ("lstm", "transformer"))
+    assert result["real_target_tokens_per_round"] == int(lengths.sum())
+    assert result["models"]["transformer"]["reference"] == "torch nn.Transformer"
+    assert all(row["ratio_to_reference"] > 0 for row in result["models"].values())

@@ -216,3 +216,25 @@ def timed_median(fn, repeats):
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
+
+
+def interleaved_medians(first, second, repeats):
+    """Median seconds of two functions timed in alternating rounds (ABAB).
+
+    Each runs once to warm up (compilation); then `repeats` rounds of
+    `first`, `second`, so that drift in the machine's speed hits both alike.
+
+    Returns:
+        (median seconds of first, median seconds of second).
+    """
+    import statistics
+    import time
+
+    first(), second()
+    times = ([], [])
+    for _ in range(repeats):
+        for fn, bucket in zip((first, second), times, strict=True):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])

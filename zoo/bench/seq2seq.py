@@ -1,10 +1,17 @@
 """`python -m zoo.bench seq2seq`: training tokens/s of the chatbot models.
 
 Each zoo seq2seq model (teacher forcing, masked cross-entropy, Adam,
-`train_on_batch`) on the current backend against a plain-PyTorch LSTM
-encoder-decoder of the same sizes (`nn.Embedding`, two `nn.LSTM`,
-`nn.Linear`, Adam) trained in the same process: target tokens per second
-and the ratio to the PyTorch reference (the anchor).
+`train_on_batch`) on the current backend against plain-PyTorch models of
+the same sizes trained in the same process, rounds interleaved (reference,
+model, reference, model...) so the machine's drift hits both alike:
+- the LSTM models against an LSTM encoder-decoder (`nn.Embedding`, two
+  `nn.LSTM` fed through `pack_padded_sequence`, as a PyTorch user handles
+  padding, `nn.Linear`, Adam);
+- the transformers against `nn.Transformer` (pre-norm, same width, heads,
+  layers and feed-forward size, key-padding and causal masks).
+Batches have real padding: every row's length is drawn between 3 and
+`length` tokens, as in a dialog corpus. The ratio is target tokens per
+second of ours over the reference's (> 1: faster than PyTorch).
 """
 
 from dataclasses import asdict, dataclass
@@ -12,7 +19,7 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from zoo.bench.runners import timed_median
+from zoo.bench.runners import interleaved_medians
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq
 from zoo.runtime import library_versions, list_devices
 
@@ -30,15 +37,32 @@ class Seq2SeqBenchConfig:
 
 
 def _data(config):
+    """(source, decoder input, target) int arrays, zero-padded after each row's
+    length (drawn in [3, length]); the target is the input shifted by one."""
     rng = np.random.default_rng(0)
-    shape = (config.batch * config.batches, config.length)
-    return tuple(
-        rng.integers(4, config.vocab, size=shape).astype("int32") for _ in range(3)
-    )
+    rows = config.batch * config.batches
+    arrays = []
+    for _ in range(2):
+        ids = rng.integers(4, config.vocab, size=(rows, config.length)).astype("int32")
+        lengths = rng.integers(3, config.length + 1, size=rows)
+        ids[np.arange(config.length)[None, :] >= lengths[:, None]] = 0
+        arrays.append(ids)
+    source, reply = arrays
+    decoder_in = np.concatenate([np.ones((rows, 1), "int32"), reply[:, :-1]], 1)
+    decoder_in[reply == 0] = 0
+    decoder_in[:, 0] = 1  # SOS
+    return source, decoder_in, reply
 
 
-def keras_tokens_per_second(name, config):
-    source, decoder_in, target = _data(config)
+def _batches(config, arrays):
+    for i in range(config.batches):
+        rows = slice(i * config.batch, (i + 1) * config.batch)
+        yield tuple(a[rows] for a in arrays)
+
+
+def keras_epoch(name, config):
+    """A function training one round of `config.batches` batches of `name`."""
+    arrays = _data(config)
     model = build_seq2seq(name, config.vocab, config.units, num_heads=4, num_layers=2)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
@@ -48,17 +72,26 @@ def keras_tokens_per_second(name, config):
     )
 
     def epoch():
-        for i in range(config.batches):
-            rows = slice(i * config.batch, (i + 1) * config.batch)
-            model.train_on_batch([source[rows], decoder_in[rows]], target[rows])
+        for source, decoder_in, target in _batches(config, arrays):
+            model.train_on_batch([source, decoder_in], target)
 
-    return target.size / timed_median(epoch, config.repeats)[0]
+    return epoch
 
 
-def torch_tokens_per_second(config):
+def _torch_loss(logits, target, vocab):
     import torch
 
-    source, decoder_in, target = (torch.as_tensor(a).long() for a in _data(config))
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, vocab), target.reshape(-1), ignore_index=0
+    )
+
+
+def torch_lstm_epoch(config):
+    """The plain-PyTorch LSTM encoder-decoder, padding packed away."""
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    arrays = [torch.as_tensor(a).long() for a in _data(config)]
     embedding = torch.nn.Embedding(config.vocab, config.units, padding_idx=0)
     encoder = torch.nn.LSTM(config.units, config.units, batch_first=True)
     decoder = torch.nn.LSTM(config.units, config.units, batch_first=True)
@@ -66,40 +99,97 @@ def torch_tokens_per_second(config):
     modules = (embedding, encoder, decoder, head)
     optimizer = torch.optim.Adam([p for m in modules for p in m.parameters()], 1e-3)
 
+    def packed(tokens):
+        lengths = (tokens != 0).sum(1).clamp(min=1)
+        return pack_padded_sequence(
+            embedding(tokens), lengths, batch_first=True, enforce_sorted=False
+        )
+
     def epoch():
-        for i in range(config.batches):
-            rows = slice(i * config.batch, (i + 1) * config.batch)
+        for source, decoder_in, target in _batches(config, arrays):
             optimizer.zero_grad()
-            _, state = encoder(embedding(source[rows]))
-            output, _ = decoder(embedding(decoder_in[rows]), state)
-            logits = head(output)
-            loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, config.vocab),
-                target[rows].reshape(-1),
-                ignore_index=0,
+            _, state = encoder(packed(source))
+            output, _ = decoder(packed(decoder_in), state)
+            output, _ = pad_packed_sequence(
+                output, batch_first=True, total_length=target.shape[1]
             )
+            loss = _torch_loss(head(output), target, config.vocab)
             loss.backward()
             optimizer.step()
 
-    return target.numel() / timed_median(epoch, config.repeats)[0]
+    return epoch
 
 
-def run(config):
-    """Every zoo model, then the PyTorch reference; a JSON-ready dict."""
-    reference = torch_tokens_per_second(config)
+def torch_transformer_epoch(config):
+    """`nn.Transformer` of the zoo transformer's sizes (pre-norm, 2 layers)."""
+    import math
+
+    import torch
+
+    arrays = [torch.as_tensor(a).long() for a in _data(config)]
+    d = config.units
+    embedding = torch.nn.Embedding(config.vocab, d, padding_idx=0)
+    position = torch.arange(config.length)[:, None] / torch.pow(
+        10000.0, torch.arange(0, d, 2) / d
+    )
+    sinusoid = torch.zeros(config.length, d)
+    sinusoid[:, 0::2], sinusoid[:, 1::2] = torch.sin(position), torch.cos(position)
+    model = torch.nn.Transformer(
+        d_model=d, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
+        dim_feedforward=2 * d, dropout=0.1, batch_first=True, norm_first=True,
+    )  # fmt: skip
+    head = torch.nn.Linear(d, config.vocab)
+    modules = (embedding, model, head)
+    optimizer = torch.optim.Adam([p for m in modules for p in m.parameters()], 1e-3)
+    causal = torch.nn.Transformer.generate_square_subsequent_mask(config.length)
+
+    def embed(tokens):
+        return embedding(tokens) * math.sqrt(d) + sinusoid[: tokens.shape[1]]
+
+    def epoch():
+        for source, decoder_in, target in _batches(config, arrays):
+            optimizer.zero_grad()
+            output = model(
+                embed(source), embed(decoder_in), tgt_mask=causal, tgt_is_causal=True,
+                src_key_padding_mask=source == 0, memory_key_padding_mask=source == 0,
+            )  # fmt: skip
+            loss = _torch_loss(head(output), target, config.vocab)
+            loss.backward()
+            optimizer.step()
+
+    return epoch
+
+
+# Which plain-PyTorch model each zoo model is measured against.
+REFERENCES = {
+    "lstm": ("torch LSTM seq2seq (packed)", torch_lstm_epoch),
+    "lstm-attention": ("torch LSTM seq2seq (packed)", torch_lstm_epoch),
+    "transformer": ("torch nn.Transformer", torch_transformer_epoch),
+    "transformer-linear": ("torch nn.Transformer", torch_transformer_epoch),
+}
+
+
+def run(config, names=tuple(SEQ2SEQ)):
+    """Zoo models (default: all) against their references; a JSON-ready dict."""
+    tokens = int((_data(config)[2] != 0).sum())  # real target tokens a round
     models = {}
-    for name in SEQ2SEQ:
-        ours = keras_tokens_per_second(name, config)
+    for name in names:
+        label, reference = REFERENCES[name]
+        ours, theirs = interleaved_medians(
+            keras_epoch(name, config), reference(config), config.repeats
+        )
         models[name] = {
-            "tokens_per_second": round(ours, 1),
-            "ratio_to_torch_lstm": round(ours / reference, 3),
+            "reference": label,
+            "tokens_per_second": round(tokens / ours, 1),
+            "reference_tokens_per_second": round(tokens / theirs, 1),
+            "ratio_to_reference": round(theirs / ours, 3),
         }
     return {
         "backend": keras.backend.backend(),
         "versions": library_versions(),
         "devices": list_devices(),
         "config": asdict(config),
-        "torch_reference_tokens_per_second": round(reference, 1),
+        "real_target_tokens_per_round": tokens,
         "models": models,
     }
 
@@ -107,13 +197,13 @@ def run(config):
 def print_report(result):
     c = result["config"]
     print(
-        f"\nseq2seq training, batch {c['batch']}, {c['length']} tokens each side, "
-        f"vocabulary {c['vocab']}, {c['units']} units, Adam"
+        f"\nseq2seq training, batch {c['batch']}, up to {c['length']} tokens each "
+        f"side (padded), vocabulary {c['vocab']}, {c['units']} units, Adam"
     )
-    reference = result["torch_reference_tokens_per_second"]
-    print(f"  plain PyTorch LSTM seq2seq: {reference:>10.1f} tokens/s")
     for name, row in result["models"].items():
         print(
-            f"  {name:<19} ({result['backend']}): {row['tokens_per_second']:>10.1f} "
-            f"tokens/s  ratio {row['ratio_to_torch_lstm']:.3f}"
+            f"  {name:<19} ({result['backend']}): {row['tokens_per_second']:>9.1f} "
+            f"tokens/s, {row['reference']}: "
+            f"{row['reference_tokens_per_second']:>9.1f}, "
+            f"ratio {row['ratio_to_reference']:.3f}"
         )

@@ -68,6 +68,40 @@ def decoding_options(config):
     }
 
 
+def _prepared_pairs(config, max_tokens, min_count):
+    """Loaded, filtered and split pairs; reused within a process.
+
+    The default suite and `--seeds` train several models on the same data:
+    reading and tokenizing chitchat (131k pairs) costs seconds each time.
+    The key holds every setting the result depends on and the data file's
+    size and modification time.
+    """
+    stamp = None
+    if config.data and os.path.exists(config.data):
+        info = os.stat(config.data)
+        stamp = (info.st_size, info.st_mtime_ns)
+    key = (config.corpus, config.data, stamp, config.language, config.level,
+           max_tokens, min_count, tuple(config.split), config.seed,
+           config.max_train_pairs)  # fmt: skip
+    if key not in _PREPARED:
+        pairs, conversations = load_dialogs(config.corpus, config.data, config.language)
+        _PREPARED.clear()  # one corpus at a time: chitchat holds ~100 MB
+        _PREPARED[key] = prepare_pairs(
+            pairs,
+            config.level,
+            max_tokens,
+            min_count,
+            config.split,
+            config.seed,
+            conversations,
+            config.max_train_pairs,
+        )
+    return _PREPARED[key]
+
+
+_PREPARED = {}
+
+
 def _sample_rows(count, seed, split):
     """A fixed seeded sample of at most EPOCH_SAMPLE rows of a split."""
     rng = np.random.default_rng([seed, SPLITS.index(split), 7])
@@ -114,17 +148,7 @@ class ChatbotTask:
             )
         prompts = read_prompts(config.prompts)
         max_tokens, min_count = filter_settings(config)
-        pairs, conversations = load_dialogs(config.corpus, config.data, config.language)
-        prepared = prepare_pairs(
-            pairs,
-            config.level,
-            max_tokens,
-            min_count,
-            config.split,
-            config.seed,
-            conversations,
-            config.max_train_pairs,
-        )
+        prepared = _prepared_pairs(config, max_tokens, min_count)
         rows = {
             split: _sample_rows(len(prepared.splits[split]), config.seed, split)
             for split in ("train", "val")

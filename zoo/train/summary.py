@@ -63,13 +63,13 @@ def chatbot_table(results):
     """Models, baselines (once) and the sheet's rows in one DataFrame."""
     from zoo.train.chatbot_task import sheet_rows
 
-    rows, seen = [], set()
+    models, baselines = [], {}
     for result in results:
-        for row in _rows("chatbot", result):
-            if row["model"] not in seen:
-                seen.add(row["model"])
-                rows.append(row)
-    rows += sheet_rows()
+        first, *others = _rows("chatbot", result)
+        models.append(first)
+        for row in others:  # the baselines: the same in every run of a suite
+            baselines.setdefault(row["model"], row)
+    rows = [*models, *baselines.values(), *sheet_rows()]
     return pd.DataFrame(rows)
 
 
