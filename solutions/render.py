@@ -74,6 +74,24 @@ def _inline_latex(text):
     return "".join(out)
 
 
+def _formatted(frame, digits):
+    """Floats as %.{digits}g, missing values blank, text exactly as given.
+
+    Text cells are never re-parsed as numbers, so a reference printed as
+    "1.1828" stays "1.1828" in both formats.
+    """
+    import math
+
+    def cell(value):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, float):
+            return f"{value:.{digits}g}"
+        return value
+
+    return frame.map(cell)
+
+
 def _markdown_block(block):
     if isinstance(block, Text):
         return block.text
@@ -81,8 +99,9 @@ def _markdown_block(block):
         return "$$\n" + block.latex.replace("&", "").replace("\\\\", "\\\\\n") + "\n$$"
     if isinstance(block, Table):
         frame = block.frame.rename(columns=lambda c: markdown_cell(str(c)))
+        frame = _formatted(frame, block.digits)
         frame = frame.map(lambda v: markdown_cell(v) if isinstance(v, str) else v)
-        table = frame.to_markdown(index=False, floatfmt=f".{block.digits}g")
+        table = frame.to_markdown(index=False, disable_numparse=True)
         return f"*{block.caption}*\n\n{table}"
     if isinstance(block, Figure):
         return f"![{block.caption}](figures/{block.stem}.png)\n\n*{block.caption}*"
@@ -98,7 +117,7 @@ def _latex_block(block):
             return "\\begin{align*}\n" + body + "\n\\end{align*}"
         return "\\[\n" + body + "\n\\]"
     if isinstance(block, Table):
-        frame = block.frame.copy()
+        frame = _formatted(block.frame, block.digits)
         frame.columns = [latex_escape(str(c)) for c in frame.columns]
         for column in frame.columns:
             frame[column] = frame[column].map(

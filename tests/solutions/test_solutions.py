@@ -125,25 +125,59 @@ def test_render_markdown_and_latex_from_one_source():
     assert markdown_cell("max |x|") == "max \\|x\\|"  # a bare | ends a cell
 
 
+def fake_chatbot_metrics(model="lstm", best_epoch=2, train_dl=0.1):
+    sims = {"jaccard": 0.2, "cosine": 0.3, "damerau_levenshtein": 0.1}
+    result = {"loss": 2.0, "perplexity": round(math.exp(2.0), 3), "val_loss": 2.5,
+              "bleu": 0.01, **sims}  # fmt: skip
+    splits = {s: dict(sims) for s in ("train", "val", "test")}
+    splits["train"]["damerau_levenshtein"] = train_dl
+    return {
+        "model": model, "results": {model: result, "most-frequent": sims,
+                                    "retrieval": sims},
+        "splits": {model: splits, "most-frequent": splits, "retrieval": splits},
+        "epochs_run": 2, "best_epoch": best_epoch, "test_pairs": 10,
+        "kept_epoch_rule": "min val_loss", "kept_epoch_history": {"loss": 2.0},
+        "train_seconds_this_process": 4.0,
+        "samples": [{"input": "hi", "reference": "hello", "reply": "hi"}],
+        "prompts": [{"prompt": "hi", "reply": "hello"}],
+        "prompt_report": {"count": 1, "distinct": 1, "degenerate": 0, "empty": 0},
+    }  # fmt: skip
+
+
+FAKE_HISTORY = (
+    "epoch,loss,val_loss,train_jaccard,train_cosine,train_damerau_levenshtein,"
+    "val_jaccard,val_cosine,val_damerau_levenshtein\n"
+    "0,3,3,0.1,0.2,0.1,0.1,0.2,0.1\n1,2,2.5,0.2,0.3,0.1,0.2,0.3,0.1\n"
+)
+
+
 def write_fake_runs(folder):
     run = folder / "suite" / "chatbot-lstm"
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"task": "chatbot"}))
-    result = {"loss": 2.0, "perplexity": round(math.exp(2.0), 3), "jaccard": 0.2,
-              "cosine": 0.3, "damerau_levenshtein": 0.1, "bleu": 0.01}  # fmt: skip
-    (run / "metrics.json").write_text(
-        json.dumps({"model": "lstm", "results": {"lstm": result}, "epochs_run": 2,
-                    "train_seconds_this_process": 4.0, "test_pairs": 10,
-                    "samples": [{"input": "hi", "reference": "hello", "reply": "hi"}]})
-    )  # fmt: skip
-    (run / "history.csv").write_text(
-        "epoch,loss,val_loss,val_jaccard,val_cosine,val_damerau_levenshtein\n"
-        "0,3,3,0.1,0.2,0.1\n1,2,2.5,0.2,0.3,0.1\n"
-    )
+    (run / "metrics.json").write_text(json.dumps(fake_chatbot_metrics()))
+    (run / "history.csv").write_text(FAKE_HISTORY)
     broken = folder / "suite" / "chatbot-transformer"
     broken.mkdir()
     (broken / "config.json").write_text(json.dumps({"task": "chatbot"}))
     (broken / "metrics.json").write_text('{"model": "transformer", "resu')
+
+
+def test_chatbot_checks_fail_on_a_wrong_kept_epoch_or_similarity(tmp_path):
+    import csv
+    import io
+
+    history = list(csv.DictReader(io.StringIO(FAKE_HISTORY)))
+    good = {"lstm": {"metrics": fake_chatbot_metrics(), "history": history}}
+    assert chatbot.a3_b1(str(tmp_path), good, []).passed
+    # The kept epoch is not the history's lowest val_loss.
+    wrong_epoch = {"lstm": {"metrics": fake_chatbot_metrics(best_epoch=1),
+                            "history": history}}  # fmt: skip
+    assert not chatbot.a3_b1(str(tmp_path), wrong_epoch, []).passed
+    # metrics.json's training similarity is not the kept epoch's row.
+    wrong_value = {"lstm": {"metrics": fake_chatbot_metrics(train_dl=0.3),
+                            "history": history}}  # fmt: skip
+    assert not chatbot.a3_b1(str(tmp_path), wrong_value, []).passed
 
 
 def test_report_from_runs_states_gaps_and_bad_input(tmp_path, capsys):
@@ -155,9 +189,10 @@ def test_report_from_runs_states_gaps_and_bad_input(tmp_path, capsys):
     assert main(argv) == 0
     text = (out / "solutions.md").read_text()
     assert "| lstm " in text and "DIFFERENT dataset" in text
+    assert "| sheet: LSTM" in text and "1.1828" in text  # printed exactly
     assert "chatbot-transformer/metrics.json: unreadable or partial" in text
     assert "No traffic runs found" in text and "python -m zoo.train" in text
-    assert (out / "figures" / "a3_val_loss.png").is_file()
+    assert (out / "figures" / "a3_loss.png").is_file()
     capsys.readouterr()
     assert main(["--runs", str(tmp_path / "nowhere"), "--out", str(out),
                  "--formats", "md", "--only", "B3"]) == 0  # fmt: skip
