@@ -148,3 +148,34 @@ def input_gradient(fn, x):
             total = tf.reduce_sum(fn(t))
         return tape.gradient(total, t).numpy()
     raise ValueError(f"input_gradient: unsupported backend {backend!r}")
+
+
+def decisive_seq2seq(name, vocab, eos_bias=None):
+    """A tiny untrained seq2seq model whose greedy choices are decisive.
+
+    Untrained logits are nearly flat; larger output weights make greedy
+    choices decisive enough that rounding cannot flip a tie between backends
+    or between cached and recomputed decoding.
+
+    Args:
+        name: a model of `zoo.models.seq2seq.SEQ2SEQ`.
+        vocab: int, vocabulary size.
+        eos_bias: None, or a logit bias for EOS (e.g. -50: replies run long
+            and loop, which decoding options are tested against).
+
+    Returns:
+        keras.Model (8 units, 2 heads, 1 layer).
+    """
+    import keras
+
+    from zoo.models.seq2seq import build_seq2seq
+
+    keras.utils.set_random_seed(0)
+    model = build_seq2seq(name, vocab, 8, num_heads=2, num_layers=1)
+    logits = model.get_layer("logits")
+    logits.kernel.assign(logits.kernel * 8.0)
+    if eos_bias is not None:
+        bias = keras.ops.convert_to_numpy(logits.bias).copy()
+        bias[2] = eos_bias
+        logits.bias.assign(bias)
+    return model

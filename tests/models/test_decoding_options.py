@@ -1,13 +1,13 @@
 """n-gram blocking and the repetition penalty: against explicit formulas,
 equal between cached and recomputed decoding for every model and decoder."""
 
-import keras
 import numpy as np
 import pytest
 
 from zoo.decoding import adjust_logits, beam_search, greedy, sample
 from zoo.errors import ZooError
-from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
+from zoo.models.seq2seq import SEQ2SEQ, generator_for
+from zoo.testing import decisive_seq2seq
 
 VOCAB = 9
 
@@ -21,15 +21,7 @@ def repeats(row, n):
 
 @pytest.fixture(params=list(SEQ2SEQ))
 def generator(request):
-    keras.utils.set_random_seed(0)
-    model = build_seq2seq(request.param, VOCAB, 8, num_heads=2, num_layers=1)
-    # Decisive logits; EOS (id 2) made unlikely so replies run long and loop.
-    logits = model.get_layer("logits")
-    logits.kernel.assign(logits.kernel * 8.0)
-    bias = keras.ops.convert_to_numpy(logits.bias).copy()
-    bias[2] = -50.0
-    logits.bias.assign(bias)
-    return generator_for(model)
+    return generator_for(decisive_seq2seq(request.param, VOCAB, eos_bias=-50.0))
 
 
 def sources():

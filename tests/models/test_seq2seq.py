@@ -10,6 +10,7 @@ from zoo.decoding import _filter_logits, beam_search, greedy, sample
 from zoo.layers import MultiHeadAttention, Seq2SeqAttention
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.saving import load_model
+from zoo.testing import decisive_seq2seq
 
 VOCAB = 12
 
@@ -27,13 +28,7 @@ def sources():
 
 @pytest.fixture(params=list(SEQ2SEQ))
 def model(request):
-    keras.utils.set_random_seed(0)
-    built = build_seq2seq(request.param, VOCAB, 8, num_heads=2, num_layers=1)
-    # Untrained logits are nearly flat; larger output weights make greedy
-    # choices decisive enough that rounding cannot flip a tie.
-    logits = built.get_layer("logits")
-    logits.kernel.assign(logits.kernel * 8.0)
-    return built
+    return decisive_seq2seq(request.param, VOCAB)
 
 
 def test_cached_steps_equal_the_full_model_and_greedy_equals_recompute(model):

@@ -38,7 +38,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         if dim % 2:
             raise ValueError(f"dim: must be even for sinusoids, got {dim}")
         self.vocab_size, self.dim = vocab_size, dim
-        self.embedding = keras.layers.Embedding(vocab_size, dim, name="tokens")
+        self.embedding = keras.layers.Embedding(
+            vocab_size, dim, name="tokens", dtype=self.dtype_policy
+        )
         self.supports_masking = True
 
     def build(self, tokens_shape):

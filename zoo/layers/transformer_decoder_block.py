@@ -44,18 +44,21 @@ class TransformerDecoderBlock(TransformerBlockBase):
 
     def build(self, x_shape, encoder_outputs_shape):
         dim = x_shape[-1]
+        policy = self.dtype_policy  # every sublayer runs in the block's policy
         self.norms = [
-            keras.layers.LayerNormalization(epsilon=1e-5, name=f"norm{i}")
+            keras.layers.LayerNormalization(epsilon=1e-5, name=f"norm{i}", dtype=policy)
             for i in (1, 2, 3)
         ]
         self.self_attention = make_attention(
-            self.attention, self.num_heads, dim, self.dropout, "self_attention"
+            self.attention, self.num_heads, dim, self.dropout, "self_attention", policy
         )
         self.cross_attention = make_attention(
-            self.attention, self.num_heads, dim, self.dropout, "cross_attention"
+            self.attention, self.num_heads, dim, self.dropout, "cross_attention", policy
         )
-        self.feed_forward = make_feed_forward(dim, self.hidden_dim, self.dropout, "ffn")
-        self.drop = keras.layers.Dropout(self.dropout)
+        self.feed_forward = make_feed_forward(
+            dim, self.hidden_dim, self.dropout, "ffn", policy
+        )
+        self.drop = keras.layers.Dropout(self.dropout, dtype=policy)
         for layer in (*self.norms, self.feed_forward):
             layer.build(x_shape)
         self.self_attention.build(x_shape, x_shape)

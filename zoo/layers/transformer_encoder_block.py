@@ -37,13 +37,20 @@ class TransformerEncoderBlock(TransformerBlockBase):
 
     def build(self, x_shape):
         dim = x_shape[-1]
-        self.norm1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm1")
-        self.norm2 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm2")
-        self.self_attention = make_attention(
-            self.attention, self.num_heads, dim, self.dropout, "self_attention"
+        policy = self.dtype_policy  # every sublayer runs in the block's policy
+        self.norm1 = keras.layers.LayerNormalization(
+            epsilon=1e-5, name="norm1", dtype=policy
         )
-        self.feed_forward = make_feed_forward(dim, self.hidden_dim, self.dropout, "ffn")
-        self.drop = keras.layers.Dropout(self.dropout)
+        self.norm2 = keras.layers.LayerNormalization(
+            epsilon=1e-5, name="norm2", dtype=policy
+        )
+        self.self_attention = make_attention(
+            self.attention, self.num_heads, dim, self.dropout, "self_attention", policy
+        )
+        self.feed_forward = make_feed_forward(
+            dim, self.hidden_dim, self.dropout, "ffn", policy
+        )
+        self.drop = keras.layers.Dropout(self.dropout, dtype=policy)
         for layer in (self.norm1, self.norm2, self.feed_forward):
             layer.build(x_shape)
         self.self_attention.build(x_shape, x_shape)

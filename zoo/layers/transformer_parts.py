@@ -8,7 +8,7 @@ from zoo.layers.multi_head_attention import MultiHeadAttention
 ATTENTION_KINDS = ("softmax", "linear")
 
 
-def make_attention(kind, num_heads, dim, dropout, name):
+def make_attention(kind, num_heads, dim, dropout, name, dtype=None):
     """A softmax (`MultiHeadAttention`) or linear (Taylor) attention layer.
 
     Args:
@@ -17,6 +17,7 @@ def make_attention(kind, num_heads, dim, dropout, name):
         dim: int, model size.
         dropout: float (softmax only: linear attention has no weights to drop).
         name: layer name.
+        dtype: the parent's dtype policy (mixed precision reaches the layer).
     """
     if kind not in ATTENTION_KINDS:
         raise ValueError(f"attention: expected one of {ATTENTION_KINDS}, got {kind!r}")
@@ -24,18 +25,18 @@ def make_attention(kind, num_heads, dim, dropout, name):
         raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
     if kind == "softmax":
         return MultiHeadAttention(
-            num_heads, key_dim=dim // num_heads, dropout=dropout, name=name
+            num_heads, key_dim=dim // num_heads, dropout=dropout, name=name, dtype=dtype
         )
-    return LinearAttention(num_heads, key_dim=dim // num_heads, name=name)
+    return LinearAttention(num_heads, key_dim=dim // num_heads, name=name, dtype=dtype)
 
 
-def make_feed_forward(dim, hidden, dropout, name):
-    """Dense(hidden, gelu) -> Dropout -> Dense(dim)."""
+def make_feed_forward(dim, hidden, dropout, name, dtype=None):
+    """Dense(hidden, gelu) -> Dropout -> Dense(dim), in the dtype policy `dtype`."""
     return keras.Sequential(
         [
-            keras.layers.Dense(hidden, activation="gelu"),
-            keras.layers.Dropout(dropout),
-            keras.layers.Dense(dim),
+            keras.layers.Dense(hidden, activation="gelu", dtype=dtype),
+            keras.layers.Dropout(dropout, dtype=dtype),
+            keras.layers.Dense(dim, dtype=dtype),
         ],
         name=name,
     )
