@@ -142,6 +142,9 @@ def test_nan_loss_stops_with_a_message_and_keeps_a_checkpoint(tmp_path, capsys):
     assert "training diverged" in err and "\n" not in err
     assert (run / "model.keras").is_file()
     load_model(run / "model.keras")
+    # Written at preparation: the diverged run's forecasts can still be
+    # turned back into seconds.
+    assert (run / "scaler.json").is_file()
 
 
 # Across the matrix every backend writes a run and every backend loads one:
