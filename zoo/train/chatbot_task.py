@@ -219,10 +219,13 @@ class ChatbotTask:
         splits = {config.model: {"test": _rounded(report)}}
         inputs = {"test": [question for question, _ in test]}
         expected = {"test": references}
+        # Decoded in batches of the per-epoch callback's shape, so these are
+        # the kept epoch's history values exactly.
+        sample_batch = max(len(rows) for rows in data.sample_rows.values())
         for split in ("train", "val"):
             sample_encoder, sample_refs = self._sample(data, split)
             sample_replies = decode_replies(
-                model, sample_encoder, vocab, data.max_len, options
+                model, sample_encoder, vocab, data.max_len, options, sample_batch
             )
             splits[config.model][split] = _rounded(
                 mean_similarities(sample_refs, sample_replies)

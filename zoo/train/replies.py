@@ -28,7 +28,7 @@ PROMPTS_PATH = os.path.join(
 DEGENERATE_RUN = 3
 
 
-def decode_replies(model, encoder, vocab, max_len, options=None, batch_size=64):
+def decode_replies(model, encoder, vocab, max_len, options=None, batch_size=256):
     """Greedy replies (token lists) to encoder ids `(N, max_len)`, in batches.
 
     Args:
@@ -37,7 +37,8 @@ def decode_replies(model, encoder, vocab, max_len, options=None, batch_size=64):
         vocab: Vocabulary.
         max_len: int, tokens generated at most.
         options: dict of `greedy` options (no_repeat_ngram, repetition_penalty).
-        batch_size: int.
+        batch_size: int. Large batches amortize the per-step dispatch of
+            eager decoding (the test split: 14 batches instead of 54).
 
     Returns:
         list of N token lists.
@@ -85,13 +86,20 @@ class ReplySimilarity(keras.callbacks.Callback):
         super().__init__()
         self.samples, self.vocab = samples, vocab
         self.max_len, self.options = max_len, options
+        # One batch per sample, the same shape every epoch.
+        self.batch_size = max(len(encoder) for encoder, _ in samples.values())
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
         for split, (encoder, references) in self.samples.items():
             replies = decode_replies(
-                self.model, encoder, self.vocab, self.max_len, self.options
+                self.model,
+                encoder,
+                self.vocab,
+                self.max_len,
+                self.options,
+                self.batch_size,
             )
             for name, value in mean_similarities(references, replies).items():
                 logs[f"{split}_{name}"] = value
