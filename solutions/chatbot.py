@@ -9,9 +9,10 @@ from solutions.document import Math, Section, Table, Text, check, missing_runs
 from zoo import metrics
 
 COMMAND = "python -m zoo.train  (or: python -m solutions --train-quick)"
+# Two code spans, so the line can break between them in the PDF.
 SEEDS_COMMAND = (
-    "python -m zoo.train chatbot --model lstm,lstm-attention,transformer "
-    "--preset quick --seeds 0,1,2"
+    "`python -m zoo.train chatbot --preset quick` "
+    "`--model lstm,lstm-attention,transformer --seeds 0,1,2`"
 )
 
 
@@ -62,14 +63,24 @@ def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
     if runs:
         first = runs[tables.ordered(runs)[0]]
         kept, config = first["metrics"], first.get("config", {})
-        summary = config.get("environment", {}).get("data_summary", "")
+        rule = kept.get("kept_epoch_rule", "min val_loss")
+        rule_text = rule.replace("min ", "lowest ").replace("max ", "highest ")
+        data = kept.get("data", {})
+        sizes = data.get("pairs", {})
+        dropped = data.get("dropped", {})
+        summary = (
+            f"{sizes.get('train', 0):,} / {sizes.get('val', 0):,} / "
+            f"{sizes.get('test', 0):,} training / validation / test pairs, "
+            f"vocabulary {data.get('vocabulary', 0):,}; dropped: "
+            + ", ".join(f"{n:,} {reason}" for reason, n in dropped.items() if n)
+        )
         samples = kept.get("epoch_sample_pairs", {})
         decoding = kept.get("decoding", {})
         checks += [
             Text(
                 f"Corpus `{config.get('corpus', '?')}` (split by conversation where "
                 f"the corpus has them): {summary}. The kept epoch is the one with "
-                f"the {kept.get('kept_epoch_rule', 'min val_loss')} (validation, "
+                f"the {rule_text} (validation, "
                 "never test); early stopping watches the same column. Replies are "
                 f"greedy with {decoding.get('no_repeat_ngram', 0)}-gram blocking and "
                 f"repetition penalty {decoding.get('repetition_penalty', 1.0)}; "
@@ -102,7 +113,7 @@ def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
         checks += tables.epoch_figures(runs, out_dir)
         prompts = tables.prompts_table(runs)
         if prompts is not None:
-            width = 12.6 / max(1, len(prompts.columns) - 1)
+            width = 11.0 / max(1, len(prompts.columns) - 1)
             checks.append(Table(prompts, "Replies to the everyday prompts "
                                 "(datasets/dialogs/everyday_prompts.txt)", 4,
                                 "p{3.2cm}" + f"p{{{width:.1f}cm}}" * (len(prompts.columns) - 1)))  # fmt: skip
@@ -113,7 +124,7 @@ def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
     if comparison:
         checks += [
             Text(
-                f"**Several seeds.** `{SEEDS_COMMAND}` ({comparison_source}): "
+                f"**Several seeds.** {SEEDS_COMMAND} ({comparison_source}): "
                 "mean ± standard deviation over seeds; the claim column judges "
                 "the sheet's claim (attention decoder better than the LSTM "
                 "decoder) on these intervals: held when they lie apart in its "

@@ -59,9 +59,9 @@ def held_out(runs):
         for split in ("val", "test"):
             for key, label in (("jaccard", "J"), ("cosine", "cos"),
                                ("damerau_levenshtein", "DL")):  # fmt: skip
-                row[f"{split} {label}"] = splits[split][key]
-        row["test BLEU"] = result.get("bleu")
-        row["test loss"] = result.get("loss")
+                row[f"{split} {label}"] = f"{splits[split][key]:.4f}"
+        row["test BLEU"] = f"{result['bleu']:.4f}" if "bleu" in result else ""
+        row["test loss"] = f"{result['loss']:.3f}" if "loss" in result else ""
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -102,7 +102,9 @@ def check(quantity, computed, expected, passed, fmt="{:.3g}"):
 
 def missing_runs(what, command):
     """The paragraph that stands where a table of runs would be."""
+    if not command.startswith("`"):
+        command = f"`{command}`"
     return Text(
         f"**No {what} runs found.** This table comes from training runs; "
-        f"produce them with `{command}` and generate the report again."
+        f"produce them with {command} and generate the report again."
     )

@@ -263,6 +263,11 @@ class ChatbotTask:
         return {
             "model": config.model,
             "test_pairs": len(test),
+            "data": {
+                "pairs": {k: len(v) for k, v in data.pairs.splits.items()},
+                "vocabulary": len(vocab),
+                "dropped": data.pairs.dropped,
+            },
             "epoch_sample_pairs": {k: len(v) for k, v in data.sample_rows.items()},
             "similarity_over": f"{level} tokens",
             "kept_epoch_rule": f"{self.monitor(config)[1]} {config.monitor}",
