@@ -114,7 +114,7 @@ def build_parser():
         "--repetition-penalty", type=float, help="CTRL repetition penalty (preset)"
     )
     chat.add_argument(
-        "--prompts", help="prompts file every run answers (default: the shipped 21)"
+        "--prompts", help="prompts file every run answers; unset: the 21 shipped ones"
     )
     parser.add_argument(
         "--out", help="run directory (default: runs/<task>-<model>-<stamp>)"
