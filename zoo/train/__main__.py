@@ -247,7 +247,7 @@ def run_suite(args):
 def run_comparison(args, models, seeds):
     """Each chatbot model once per seed, then mean ± std over the seeds."""
     from zoo.io import write_json, write_text
-    from zoo.train.compare import compare, comparison_frame
+    from zoo.train.compare import compare, comparison_frame, comparison_markdown
     from zoo.train.config import TrainConfig
     from zoo.train.engine import get_task, train_and_evaluate
     from zoo.train.summary import print_comparison
@@ -275,7 +275,7 @@ def run_comparison(args, models, seeds):
     comparison = compare(runs)
     write_json(os.path.join(folder, "comparison.json"), comparison)
     table = comparison_frame(comparison)
-    write_text(os.path.join(folder, "comparison.md"), table.to_markdown(index=False))
+    write_text(os.path.join(folder, "comparison.md"), comparison_markdown(comparison))
     print_comparison(comparison, table, folder)
     return 0
 

@@ -39,7 +39,12 @@ def mean_std(values):
 
 
 def verdict(challenger, reference, higher_is_better):
-    """ "held", "reversed" or "undecided" for the claim challenger > reference."""
+    """ "held", "reversed" or "undecided" for the claim challenger > reference.
+
+    Fewer than two seeds a side is always "undecided": one run has no spread.
+    """
+    if min(len(challenger), len(reference)) < 2:
+        return "undecided"
     (a, sa), (b, sb) = mean_std(challenger), mean_std(reference)
     sign = 1.0 if higher_is_better else -1.0
     if sign * (a - b) > sa + sb:
@@ -67,9 +72,12 @@ def compare(runs):
     baselines = [
         name for name in runs[0][2]["splits"] if name not in {m for m, _, _ in runs}
     ]
-    collected = {}
-    for model, _seed, metrics_json in runs:
-        names = [model, *baselines]
+    collected, seen = {}, set()
+    for model, seed, metrics_json in runs:
+        # A baseline depends on the seed (through the split), not on the
+        # model: it is counted once per seed.
+        names = [model, *(b for b in baselines if (b, seed) not in seen)]
+        seen.update((b, seed) for b in baselines)
         for name in names:
             for split, key in QUANTITIES:
                 if key == "loss" and name != model:
@@ -79,8 +87,9 @@ def compare(runs):
     rows = []
     for (name, split, key), values in collected.items():
         mean, std = mean_std(values)
-        rows.append({"model": name, "split": split, "metric": key, "mean": mean,
-                     "std": std, "values": values})  # fmt: skip
+        rows.append({"model": name, "split": split, "metric": key,
+                     "mean": round(mean, 6), "std": round(std, 6),
+                     "values": values})  # fmt: skip
     claims = []
     challenger, reference = CLAIM
     if challenger in trained and reference in trained:
@@ -89,8 +98,8 @@ def compare(runs):
             b = collected[(reference, split, key)]
             claims.append({"split": split, "metric": key,
                            "verdict": verdict(a, b, key != "loss"),
-                           challenger: mean_std(a),
-                           reference: mean_std(b)})  # fmt: skip
+                           challenger: [round(v, 6) for v in mean_std(a)],
+                           reference: [round(v, 6) for v in mean_std(b)]})  # fmt: skip
     return {"seeds": seeds, "models": trained + baselines, "rows": rows,
             "claims": claims}  # fmt: skip
 
@@ -109,3 +118,30 @@ def comparison_frame(comparison):
         )
     order = [m for m in comparison["models"] if m in table]
     return pd.DataFrame([table[m] for m in order]).fillna("")
+
+
+def comparison_markdown(comparison):
+    """comparison.md: the seeds, the mean ± std table and the claims."""
+    lines = [
+        f"# Chatbots over seeds {', '.join(map(str, comparison['seeds']))}",
+        "",
+        "Mean ± sample standard deviation over seeds (a seed sets the weights, "
+        "the shuffling and the split). Train and val similarities are on the "
+        "fixed per-epoch samples at the kept epoch, test on the test split.",
+        "",
+        comparison_frame(comparison).to_markdown(index=False),
+    ]
+    if comparison["claims"]:
+        lines += [
+            "",
+            "Sheet A3's claim, the attention decoder (lstm-attention) better than "
+            "the LSTM decoder (lstm): held when the intervals lie apart in its "
+            "favour, reversed when apart the other way, undecided when they "
+            "overlap (or with fewer than two seeds).",
+            "",
+            "| split | metric | verdict |",
+            "|---|---|---|",
+            *(f"| {c['split']} | {c['metric']} | {c['verdict']} |"
+              for c in comparison["claims"]),
+        ]  # fmt: skip
+    return "\n".join(lines) + "\n"
