@@ -5,12 +5,11 @@ installed) and figures/ into --out. Bad input prints one line and exits 2;
 missing or broken runs leave a stated gap in the report instead.
 """
 
-import argparse
 import os
 import sys
 import time
 
-from zoo.errors import ZooError
+from zoo.errors import OneLineParser, ZooError
 
 FORMATS = ("md", "tex", "pdf")
 
@@ -18,7 +17,7 @@ FORMATS = ("md", "tex", "pdf")
 def build_parser():
     from solutions.report import PROBLEMS
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m solutions",
         description="Write the worked solutions (Markdown, LaTeX, PDF) with checks "
         "computed on the current Keras backend.",

@@ -1,6 +1,7 @@
 """zoo.io: atomic writes leave either the old file or the new one."""
 
 import json
+import os
 
 import pytest
 
@@ -22,3 +23,12 @@ def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
         raise RuntimeError("interrupted")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["data.txt"]
+
+
+def test_written_files_get_the_usual_mode_not_mkstemp_s_private_one(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        write_json(tmp_path / "a.json", {"x": 1})
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644

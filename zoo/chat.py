@@ -14,13 +14,13 @@ import json
 import os
 import sys
 
-from zoo.errors import ZooError
+from zoo.errors import OneLineParser, ZooError
 
 QUIT = {"q", "quit", "exit"}
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m zoo.chat",
         description="Chat with a chatbot run of `python -m zoo.train chatbot`.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

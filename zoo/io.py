@@ -27,6 +27,11 @@ def atomic_path(path):
     suffix = os.path.splitext(path)[1]
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
     os.close(fd)
+    # mkstemp makes the file private (0600); the result gets the mode any new
+    # file would (0644 under the usual umask 022).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -190,6 +190,10 @@ def test_another_backend_decodes_the_same_tokens(run, tmp_path):
 def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
     bad_tsv = tmp_path / "bad.tsv"
     bad_tsv.write_text("only one column\n")
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    nothing = tmp_path / "utterances.jsonl"
+    nothing.write_text('{"no": "utterance"}\n')
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing\n")
     binary = tmp_path / "binary.txt"
@@ -219,6 +223,11 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
         (train_main, ["chatbot", "--prompts", str(binary), "--out", o("k")]),
         (train_main, ["chatbot", "--data", str(corrupt), "--out", o("l")]),
         (train_main, ["chatbot", "--no-repeat-ngram", "-1", "--out", o("m")]),
+        (train_main, ["chatbot", "--out", str(afile)]),
+        (train_main, ["chatbot", "--model", "lstm,transformer", "--units", "6",
+                      "--num-heads", "4", "--out", o("n")]),
+        (train_main, ["chatbot", "--corpus", "convokit", "--data", str(nothing),
+                      "--out", o("p")]),
         (train_main, ["chatbot", "--model", "transformer", "--units", "9",
                       "--num-heads", "3", "--out", o("d")]),
         (chat_main, ["--run", str(run), "--decoder", "psychic", "--say", "hi"]),
@@ -229,5 +238,13 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and "error:" in err, err
-    for name in "abcdefghijklm":
+    # Errors argparse finds: one line too (no usage block), exit 2.
+    for main, argv in [(train_main, ["chatbot", "--monitor", "loss"]),
+                       (chat_main, ["--say", "hi"])]:  # fmt: skip
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "error:" in err and "see --help" in err
+    for name in "abcdefghijklmnp":
         assert not (tmp_path / name).exists(), name

@@ -47,6 +47,8 @@ def test_verdicts_on_intervals():
     assert verdict([0.6, 0.62], [0.5, 0.52], higher_is_better=True) == "held"
     assert verdict([0.5, 0.52], [0.6, 0.62], higher_is_better=True) == "reversed"
     assert verdict([0.5, 0.6], [0.54, 0.56], higher_is_better=True) == "undecided"
+    # One seed has no spread: never a verdict.
+    assert verdict([0.9], [0.1], higher_is_better=True) == "undecided"
     # For a loss, lower is better.
     assert verdict([4.0, 4.1], [4.5, 4.6], higher_is_better=False) == "held"
 
@@ -72,6 +74,9 @@ def test_compare_aggregates_seeds_and_judges_the_claim():
     result = compare(runs)
     assert result["seeds"] == [0, 1]
     assert result["models"] == ["lstm", "lstm-attention", "retrieval"]
+    # A baseline counts once per seed, not once per model and seed.
+    retrieval = [r for r in result["rows"] if r["model"] == "retrieval"]
+    assert all(len(r["values"]) == 2 for r in retrieval)
     row = next(
         r for r in result["rows"]
         if (r["model"], r["split"], r["metric"]) == ("lstm", "test", "jaccard")

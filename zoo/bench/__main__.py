@@ -8,6 +8,8 @@ import argparse
 import os
 import sys
 
+from zoo.errors import OneLineParser
+
 BENCHMARKS = ("attention", "lstm", "seq2seq", "decode")
 
 
@@ -34,7 +36,7 @@ def _lengths(text):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m zoo.bench",
         description="Benchmarks of keras-zoo on the current Keras backend.",
     )

@@ -136,6 +136,11 @@ def prepare_pairs(
     Raises:
         ZooError: nothing is left after filtering, or a split is empty.
     """
+    if not pairs:
+        raise ZooError(
+            "the corpus holds no (input, reply) pair; check that --data has the "
+            "format of --corpus (see python -m zoo.train --help)"
+        )
     if conversations is not None and len(conversations) != len(pairs):
         raise ValueError(
             f"conversations: expected one id per pair ({len(pairs)}), "

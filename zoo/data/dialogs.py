@@ -354,6 +354,12 @@ def load_dialogs(corpus, data=None, language="english"):
         pairs, skipped = load_convokit(data)
     else:
         pairs, skipped = load_tsv(data)
+    if not pairs:
+        where = f"--data {data}" if data else f"--corpus {corpus}"
+        raise ZooError(
+            f"{where} holds no (input, reply) pair ({skipped} malformed items "
+            f"skipped); check that it has the format of --corpus {corpus}"
+        )
     if skipped:
         warnings.warn(
             f"{corpus}: skipped {skipped} malformed lines, empty texts or dangling ids",

@@ -10,7 +10,7 @@ import datetime
 import os
 import sys
 
-from zoo.errors import ZooError
+from zoo.errors import OneLineParser, ZooError, one_line_warnings
 
 
 def build_parser():
@@ -23,7 +23,7 @@ def build_parser():
 
     defaults = TrainConfig()
     models = "; ".join(f"{name}: {', '.join(t.models)}" for name, t in TASKS.items())
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m zoo.train",
         description=(
             "Train a keras-zoo model and write runs/<task>-<model>-<UTC stamp>/ "
@@ -261,17 +261,24 @@ def run_comparison(args, models, seeds):
         )
     seeds = seeds or [args.seed]
     folder = args.out or os.path.join("runs", f"chatbot-compare-{_stamp()}")
-    runs = []
+    plan = []
     for seed in seeds:
         for model in models:
             values = {n: getattr(args, n) for n in settings()}
             values.update(model=model, seed=seed)
+            config = TrainConfig(task="chatbot", **values)
+            task.check(config.resolved())  # every model's settings, up front
             out = os.path.join(folder, f"{model}-seed{seed}")
-            print(f"\n== chatbot / {model} / seed {seed} -> {out}", flush=True)
-            result = train_and_evaluate(
-                TrainConfig(task="chatbot", **values), out, verbose=2
-            )
-            runs.append((model, seed, result))
+            if os.path.exists(os.path.join(out, "config.json")):
+                raise ZooError(
+                    f"--out: {folder!r} already holds runs of this comparison; "
+                    "pass a new --out"
+                )
+            plan.append((model, seed, config, out))
+    runs = []
+    for model, seed, config, out in plan:
+        print(f"\n== chatbot / {model} / seed {seed} -> {out}", flush=True)
+        runs.append((model, seed, train_and_evaluate(config, out, verbose=2)))
     comparison = compare(runs)
     write_json(os.path.join(folder, "comparison.json"), comparison)
     table = comparison_frame(comparison)
@@ -291,6 +298,7 @@ def main(argv=None):
     from zoo.runtime import describe
 
     print(f"zoo.train: {describe()}", flush=True)
+    one_line_warnings("zoo.train")
     try:
         _check_numbers(args)
         if args.task is None:

@@ -121,7 +121,8 @@ class ChatbotTask:
         """(history column, "min" | "max") that picks the kept epoch."""
         return config.monitor, "min" if config.monitor.endswith("loss") else "max"
 
-    def prepare(self, config):
+    def check(self, config):
+        """Every check on the settings that needs no data (ZooError)."""
         if config.level not in LEVELS:
             raise ZooError(f"--level: unknown {config.level!r}; choose from {LEVELS}")
         if config.attention_score not in SCORES:
@@ -146,7 +147,10 @@ class ChatbotTask:
                 f"--language picks a chatterbot-corpus language; --corpus "
                 f"{config.corpus} has one language: drop --language"
             )
-        prompts = read_prompts(config.prompts)
+        return read_prompts(config.prompts)
+
+    def prepare(self, config):
+        prompts = self.check(config)
         max_tokens, min_count = filter_settings(config)
         prepared = _prepared_pairs(config, max_tokens, min_count)
         rows = {

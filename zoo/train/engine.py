@@ -123,6 +123,8 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             f"--model: unknown {config.task} model {config.model!r}; "
             f"choose from {list(task.models)}"
         )
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise ZooError(f"--out: {workdir!r} is a file; pass a folder for the run")
     if not resume and os.path.exists(os.path.join(workdir, "config.json")):
         raise ZooError(
             f"--out: {workdir!r} already holds a run; pass --resume or a new --out"
@@ -220,7 +222,7 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             "best_epoch": 1 + tracker.best_index(),
             # The kept epoch's row of history.csv (training loss included).
             "kept_epoch_history": {
-                k: round(float(v), 4)
+                k: int(float(v)) if k == "epoch" else round(float(v), 4)
                 for k, v in tracker.rows[tracker.best_index()].items()
             },
             "train_seconds_this_process": round(seconds, 1),

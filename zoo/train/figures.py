@@ -1,5 +1,7 @@
 """Figures of a run, written atomically without dates in their metadata."""
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -109,15 +111,19 @@ def attention_heatmap(weights, input_tokens, reply_tokens, path, title):
         path: output PNG.
         title: str.
     """
+    # At least 5 x 2.6 inches: a short reply must not clip the title.
     figure, axis = plt.subplots(
-        figsize=(1.2 + 0.45 * len(input_tokens), 1.2 + 0.35 * len(reply_tokens))
+        figsize=(
+            max(5.0, 1.2 + 0.45 * len(input_tokens)),
+            max(2.6, 1.2 + 0.35 * len(reply_tokens)),
+        )
     )
     image = axis.imshow(weights, cmap="viridis", vmin=0.0, aspect="auto")
     axis.set_xticks(range(len(input_tokens)), input_tokens, rotation=60, ha="right")
     axis.set_yticks(range(len(reply_tokens)), reply_tokens)
     axis.set_xlabel("input")
     axis.set_ylabel("reply")
-    axis.set_title(title, fontsize=9)
+    axis.set_title("\n".join(textwrap.wrap(title, 55)), fontsize=9)
     figure.colorbar(image, ax=axis, fraction=0.05)
     figure.tight_layout()
     save(figure, path)

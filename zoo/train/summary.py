@@ -7,6 +7,13 @@ import pandas as pd
 # Printed tables stay readable in an 80-column terminal only up to a point;
 # replies are cut to this many characters in the prompt listing.
 REPLY_WIDTH = 60
+CHATBOT_CAPTION = (
+    "\nchatbot: similarities (J Jaccard, cos cosine, DL Damerau-Levenshtein) of "
+    "the replies; train and val on the fixed per-epoch samples at the kept "
+    "epoch, test on the whole test split; baselines: the most frequent "
+    "training reply, and the reply of the nearest training input (TF-IDF); "
+    "the sheet's rows are its TRAINING numbers on another corpus"
+)
 
 
 def _rows(task_name, result):
@@ -86,12 +93,7 @@ def print_suite(results, suite_dir):
         mine = [r for name, r in results if name == task_name]
         if task_name == "chatbot":
             table = chatbot_table(mine)
-            print(
-                "\nchatbot: similarities of greedy replies; train and val on the "
-                "fixed per-epoch samples at the kept epoch (lowest val loss), "
-                "test on the whole test split; the sheet's rows are its "
-                "TRAINING similarities on another corpus"
-            )
+            print(CHATBOT_CAPTION)
         else:
             table = pd.DataFrame(
                 [
@@ -114,6 +116,7 @@ def print_suite(results, suite_dir):
 def print_run(task_name, result):
     """One run's rows, and for a chatbot its sample and prompt replies."""
     if task_name == "chatbot":
+        print(CHATBOT_CAPTION)
         print("\n" + chatbot_table([result]).to_string(index=False, na_rep=""))
         print("\nSample replies (test split):")
         print_samples(result["model"], result)

@@ -4,8 +4,9 @@ A task (`TrafficTask`, `ChatbotTask`) turns a `TrainConfig` into data, a
 model and a report; `zoo.train.engine.train_and_evaluate` drives every task
 through the same steps:
 
-1. `prepare(config)`: load and check the data. Bad input raises `ZooError`
-   here, before the run directory exists.
+1. `prepare(config)`: `check(config)` (settings alone, also called up front
+   for every run of a comparison), then load and check the data. Bad input
+   raises `ZooError` here, before the run directory exists.
 2. `build_model(config, data)`, compiled by the engine with `loss`.
 3. `config.json`, then `write_artifacts(data, run_dir)`: the files fixed at
    preparation (vocabulary, scaler), so a diverged or interrupted run stays
@@ -46,8 +47,11 @@ class Task(Protocol):
     def monitor(self, config):
         """(history column, "min" | "max"): the kept epoch and early stopping."""
 
+    def check(self, config):
+        """Checks the settings that need no data; raises ZooError."""
+
     def prepare(self, config):
-        """The task's data object; raises ZooError on bad input."""
+        """The task's data object (after `check`); raises ZooError on bad input."""
 
     def write_artifacts(self, data, run_dir):
         """Writes the files fixed at preparation beside config.json."""

@@ -44,12 +44,16 @@ class TrafficTask:
         """(history column, "min"): early stopping and the kept epoch."""
         return config.monitor, "min"
 
-    def prepare(self, config):
+    def check(self, config):
+        """Every check on the settings that needs no data (ZooError)."""
         if config.monitor != "val_loss":
             raise ZooError(
                 f"--monitor: traffic runs keep the epoch of the lowest val_loss; "
                 f"drop --monitor {config.monitor}"
             )
+
+    def prepare(self, config):
+        self.check(config)
         frame = load_travel_times(
             config.data,
             config.time_col,
