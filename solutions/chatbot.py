@@ -11,8 +11,8 @@ from zoo import metrics
 COMMAND = "python -m zoo.train  (or: python -m solutions --train-quick)"
 # Two code spans, so the line can break between them in the PDF.
 SEEDS_COMMAND = (
-    "`python -m zoo.train chatbot --preset quick` "
-    "`--model lstm,lstm-attention,transformer --seeds 0,1,2`"
+    "`python -m zoo.train chatbot` `--preset quick --seeds 0,1,2` "
+    "`--model lstm,lstm-attention,transformer`"
 )
 
 
@@ -131,7 +131,11 @@ def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
                 "favour, reversed when apart the other way, undecided when they "
                 "overlap."
             ),  # fmt: skip
-            Table(tables.seeds_table(comparison), "Mean ± std over seeds"),
+            Table(tables.seeds_table(comparison), "Mean ± std over seeds: the models"),
+            Table(
+                tables.seeds_table(comparison, baselines=True),
+                "Mean ± std over seeds: the baselines",
+            ),  # fmt: skip
             Text(
                 "**Which of the sheet's claims hold.** "
                 + tables.claims_text(comparison)

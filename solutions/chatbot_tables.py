@@ -66,21 +66,31 @@ def held_out(runs):
     return pd.DataFrame(rows)
 
 
-def seeds_table(comparison):
-    """One row per quantity, one column per model: mean ± std over seeds."""
+def seeds_table(comparison, baselines=False):
+    """One row per quantity, one column per model: mean ± std over seeds.
+
+    Args:
+        comparison: comparison.json dict.
+        baselines: False for the trained models (with the claim's verdict),
+            True for the baselines (a second table keeps both on the page).
+    """
     claims = {(c["split"], c["metric"]): c["verdict"] for c in comparison["claims"]}
     cells = {}
     for row in comparison["rows"]:
-        digits = 3 if row["metric"] == "loss" else 4
         cells.setdefault((row["split"], row["metric"]), {})[row["model"]] = (
-            f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}"
+            f"{row['mean']:.3f} ± {row['std']:.3f}"
         )
-    models = ordered(comparison["models"])
+    models = [m for m in ordered(comparison["models"])
+              if (m in BASELINES) == baselines]  # fmt: skip
     rows = []
     for (split, metric), by_model in cells.items():
+        if baselines and metric == "loss":
+            continue
         label = "val loss" if metric == "loss" else f"{split} {SIMILARITIES[metric]}"
-        rows.append({"quantity": label, **{m: by_model.get(m, "") for m in models},
-                     "attention > LSTM": claims.get((split, metric), "")})  # fmt: skip
+        row = {"quantity": label, **{m: by_model.get(m, "") for m in models}}
+        if not baselines:
+            row["attention > LSTM"] = claims.get((split, metric), "")
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

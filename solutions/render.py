@@ -47,8 +47,23 @@ def latex_escape(text):
     text = "".join(_LATEX_SPECIALS.get(c, c) for c in text)
     for char, replacement in _LATEX_TEXT.items():
         text = text.replace(char, replacement)
-    # Anything else outside ASCII/Latin-1 cannot be set by pdflatex's fonts.
-    return "".join(c if ord(c) < 256 or c == "$" else "?" for c in text)
+    # Anything else outside ASCII/Latin-1 cannot be set by pdflatex's fonts:
+    # a run of it (spaces and punctuation inside included) becomes a marker
+    # naming its script, e.g. "[Cyrillic text]", rather than question marks.
+    return _NON_LATIN.sub(_script_marker, text)
+
+
+_NON_LATIN = re.compile(r"[^\x00-\xff](?:[\s\W]*[^\x00-\xff])*")
+
+
+def _script_marker(match):
+    import unicodedata
+
+    name = unicodedata.name(match.group(0)[0], "OTHER").split()[0]
+    script = {"CJK": "Chinese", "HIRAGANA": "Japanese", "KATAKANA": "Japanese"}.get(
+        name, name.title()
+    )
+    return f"[{script} text]"
 
 
 def markdown_cell(text):

@@ -55,8 +55,12 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
 
     chat_runs, chat_problems = find_runs(runs_dir, "chatbot")
     comparison, source = find_comparison(runs_dir, COMMITTED_COMPARISON)
-    if comparison is not None and source.startswith(COMMITTED_COMPARISON):
-        source = "the committed reports/chatbot-seeds/comparison.json"
+    if comparison is not None:
+        source = (
+            "the committed reports/chatbot-seeds/"
+            if source.startswith(COMMITTED_COMPARISON)
+            else "the newest comparison under --runs"
+        )
     traffic_runs, traffic_problems = find_runs(runs_dir, "traffic")
     builders = {
         "A1.1": lambda: sheet_a1.a1_1(out_dir),
