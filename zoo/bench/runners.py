@@ -218,7 +218,7 @@ def timed_median(fn, repeats):
     return statistics.median(times), result
 
 
-def interleaved_medians(first, second, repeats):
+def interleaved_medians(first, second, repeats, pause=1.0):
     """Median seconds of two functions timed in alternating rounds (ABAB).
 
     Each runs once to warm up (compilation); then `repeats` rounds of
@@ -234,6 +234,9 @@ def interleaved_medians(first, second, repeats):
     times = ([], [])
     for _ in range(repeats):
         for fn, bucket in zip((first, second), times, strict=True):
+            # A pause lets the other library's worker threads go idle: on 2
+            # cores, threads still spinning after one round slow the next.
+            time.sleep(pause)
             start = time.perf_counter()
             fn()
             bucket.append(time.perf_counter() - start)
