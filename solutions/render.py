@@ -49,7 +49,8 @@ def latex_escape(text):
         text = text.replace(char, replacement)
     # Anything else outside ASCII/Latin-1 cannot be set by pdflatex's fonts:
     # a run of it (spaces and punctuation inside included) becomes a marker
-    # naming its script, e.g. "[Cyrillic text]", rather than question marks.
+    # naming its script, e.g. "(Cyrillic text)", rather than question marks
+    # (not "[...]": after a table row's \\\\ it would read as a length).
     return _NON_LATIN.sub(_script_marker, text)
 
 
@@ -63,7 +64,7 @@ def _script_marker(match):
     script = {"CJK": "Chinese", "HIRAGANA": "Japanese", "KATAKANA": "Japanese"}.get(
         name, name.title()
     )
-    return f"[{script} text]"
+    return f"({script} text)"
 
 
 def markdown_cell(text):
