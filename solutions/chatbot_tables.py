@@ -102,7 +102,7 @@ def claims_text(comparison):
             f"{claim['split']} {SIMILARITIES[claim['metric']]}")  # fmt: skip
         groups.setdefault(claim["verdict"], []).append(name)
     seeds = ", ".join(str(s) for s in comparison["seeds"])
-    parts = [f"over seeds {seeds}, the attention decoder beats the plain LSTM "
+    parts = [f"Over seeds {seeds}, the attention decoder beats the plain LSTM "
              f"decoder (intervals mean ± std apart) on: "
              f"{', '.join(groups.get('held', [])) or 'nothing'}"]  # fmt: skip
     if groups.get("reversed"):

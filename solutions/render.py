@@ -146,7 +146,7 @@ def _latex_block(block):
             column_format=block.column_format,
         )
         return (
-            "\\begin{table}[h]\n\\centering\\small\n"
+            "\\begin{table}[H]\n\\centering\\small\n"
             + table
             + "\\caption*{"
             + _inline_latex(block.caption)
@@ -154,7 +154,7 @@ def _latex_block(block):
         )
     if isinstance(block, Figure):
         return (
-            "\\begin{figure}[h]\n\\centering\n"
+            "\\begin{figure}[H]\n\\centering\n"
             f"\\includegraphics[width=0.8\\linewidth]{{figures/{block.stem}."
             f"{'png' if block.png_only else 'pdf'}}}\n"
             "\\caption*{" + _inline_latex(block.caption) + "}\n\\end{figure}"
