@@ -64,7 +64,9 @@ class LinearAttention(ProjectedAttention):
     >>> state = layer.get_initial_state(batch_size=1)
     >>> y0, state = layer.step(x[:, :3], state)
     >>> y1, state = layer.step(x[:, 3:], state)
-    >>> bool(np.allclose(np.concatenate([y0, y1], 1), y, atol=1e-5))
+    >>> from keras import ops
+    >>> steps = ops.convert_to_numpy(ops.concatenate([y0, y1], axis=1))
+    >>> bool(np.allclose(steps, ops.convert_to_numpy(y), atol=1e-5))
     True
 
     References:

@@ -35,7 +35,7 @@ def causal_mask(query_length, key_length):
         Boolean tensor of shape `(1, T, S)`.
 
     Example:
-    >>> causal_mask(2, 2).shape
+    >>> tuple(causal_mask(2, 2).shape)
     (1, 2, 2)
     """
     rows = ops.expand_dims(ops.arange(query_length, dtype="int32"), -1)
