@@ -113,6 +113,33 @@ SIMILARITIES = {
     "cosine": cosine,
     "damerau_levenshtein": damerau_levenshtein,
 }
+# How tables and figures name them.
+SIMILARITY_TITLES = {
+    "jaccard": "Jaccard",
+    "cosine": "cosine",
+    "damerau_levenshtein": "Damerau-Levenshtein",
+}
+
+
+def mean_similarities(references, hypotheses):
+    """Mean of each similarity over the pairs (unrounded; NaN when empty).
+
+    Args:
+        references: list of token lists.
+        hypotheses: list of token lists (same length).
+
+    Returns:
+        dict name -> float.
+    """
+    if len(references) != len(hypotheses):
+        raise ValueError(
+            f"{len(references)} references but {len(hypotheses)} hypotheses"
+        )
+    pairs = list(zip(references, hypotheses, strict=True))
+    return {
+        name: float(np.mean([fn(r, h) for r, h in pairs])) if pairs else float("nan")
+        for name, fn in SIMILARITIES.items()
+    }
 
 
 def bleu(references, hypotheses):
@@ -140,20 +167,9 @@ def similarity_report(references, hypotheses):
     Returns:
         dict name -> float, rounded to 4 digits.
     """
-    if len(references) != len(hypotheses):
-        raise ValueError(
-            f"{len(references)} references but {len(hypotheses)} hypotheses"
-        )
     report = {
-        name: round(
-            float(
-                np.mean([fn(r, h) for r, h in zip(references, hypotheses, strict=True)])
-            ),
-            4,
-        )
-        if references
-        else float("nan")
-        for name, fn in SIMILARITIES.items()
+        name: round(value, 4)
+        for name, value in mean_similarities(references, hypotheses).items()
     }
     report["bleu"] = round(bleu(references, hypotheses), 4)
     return report

@@ -57,15 +57,6 @@ def decode_replies(model, encoder, vocab, max_len, options=None, batch_size=256)
     return replies[: len(replies) - padded]
 
 
-def mean_similarities(references, replies):
-    """dict similarity name -> mean over the pairs (unrounded)."""
-    pairs = list(zip(references, replies, strict=True))
-    return {
-        name: float(np.mean([fn(r, h) for r, h in pairs]))
-        for name, fn in metrics.SIMILARITIES.items()
-    }
-
-
 class ReplySimilarity(keras.callbacks.Callback):
     """Adds `<split>_jaccard`, `_cosine`, `_damerau_levenshtein` to the logs.
 
@@ -101,7 +92,8 @@ class ReplySimilarity(keras.callbacks.Callback):
                 self.options,
                 self.batch_size,
             )
-            for name, value in mean_similarities(references, replies).items():
+            similarities = metrics.mean_similarities(references, replies)
+            for name, value in similarities.items():
                 logs[f"{split}_{name}"] = value
 
 
