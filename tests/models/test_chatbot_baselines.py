@@ -49,7 +49,7 @@ def test_unknown_inputs_fall_back_to_the_most_frequent_reply():
     retrieval = TfidfRetrieval(TRAIN)
     assert retrieval.nearest([["zzz"]]).tolist() == [-1]
     assert retrieval.reply([["zzz"]]) == [["hi"]]
-    replies = baseline_replies(TRAIN, [["hello"], ["zzz"]])
+    replies = baseline_replies(TRAIN, {"test": [["hello"], ["zzz"]]})["test"]
     assert replies["most-frequent"] == [["hi"], ["hi"]]
     assert replies["retrieval"] == [["hi"], ["hi"]]
 

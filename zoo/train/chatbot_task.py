@@ -20,7 +20,6 @@ from zoo.train import figures
 from zoo.train.replies import (
     ReplySimilarity,
     decode_replies,
-    mean_similarities,
     prompt_report,
     read_prompts,
 )
@@ -220,7 +219,7 @@ class ChatbotTask:
             "val_loss": round(val_loss, 4),
         }
         report.update(metrics.similarity_report(references, replies))
-        splits = {config.model: {"test": _rounded(report)}}
+        splits = {config.model: {"test": {k: report[k] for k in metrics.SIMILARITIES}}}
         inputs = {"test": [question for question, _ in test]}
         expected = {"test": references}
         # Decoded in batches of the per-epoch callback's shape, so these are
@@ -232,17 +231,19 @@ class ChatbotTask:
                 model, sample_encoder, vocab, data.max_len, options, sample_batch
             )
             splits[config.model][split] = _rounded(
-                mean_similarities(sample_refs, sample_replies)
+                metrics.mean_similarities(sample_refs, sample_replies)
             )
             rows = data.sample_rows[split]
             inputs[split] = [data.pairs.splits[split][row][0] for row in rows]
             expected[split] = sample_refs
         results = {config.model: report}
-        train_pairs = data.pairs.splits["train"]
-        for split in SPLITS:
-            for name, baseline in baseline_replies(train_pairs, inputs[split]).items():
+        # The baselines are fitted once on the training split, then answer
+        # every split's inputs.
+        answers = baseline_replies(data.pairs.splits["train"], inputs)
+        for split, by_name in answers.items():
+            for name, baseline in by_name.items():
                 splits.setdefault(name, {})[split] = _rounded(
-                    mean_similarities(expected[split], baseline)
+                    metrics.mean_similarities(expected[split], baseline)
                 )
                 if split == "test":
                     results[name] = metrics.similarity_report(expected[split], baseline)

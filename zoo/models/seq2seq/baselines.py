@@ -13,7 +13,7 @@ Both take and return token lists.
 Example:
 >>> pairs = [(["hi"], ["hello"]), (["how", "are", "you"], ["fine"]),
 ...          (["hi", "there"], ["hello"])]
->>> baseline_replies(pairs, [["how", "you"], ["zzz"]])["retrieval"]
+>>> baseline_replies(pairs, {"test": [["how", "you"], ["zzz"]]})["test"]["retrieval"]
 [['fine'], ['hello']]
 """
 
@@ -91,17 +91,21 @@ class TfidfRetrieval:
 
 
 def baseline_replies(train_pairs, inputs):
-    """Every baseline's replies to `inputs`.
+    """Every baseline's replies to several lists of inputs, fitted once.
 
     Args:
         train_pairs: list of (input tokens, reply tokens).
-        inputs: list of token lists.
+        inputs: dict key (e.g. a split) -> list of token lists.
 
     Returns:
-        dict baseline name -> list of reply token lists.
+        dict key -> {baseline name -> list of reply token lists}.
     """
     constant = most_frequent_reply(train_pairs)
+    retrieval = TfidfRetrieval(train_pairs)
     return {
-        "most-frequent": [list(constant) for _ in inputs],
-        "retrieval": TfidfRetrieval(train_pairs).reply(inputs),
+        key: {
+            "most-frequent": [list(constant) for _ in questions],
+            "retrieval": retrieval.reply(questions),
+        }
+        for key, questions in inputs.items()
     }
