@@ -9,18 +9,19 @@ import pandas as pd
 
 from solutions import figures
 from solutions.document import Figure
+from zoo import metrics
+from zoo.train.chatbot_task import SHEET_REFERENCE
 
 ORDER = ("lstm", "lstm-attention", "transformer", "transformer-linear")
 BASELINES = ("most-frequent", "retrieval")
-SIMILARITIES = {"jaccard": "Jaccard", "cosine": "cosine",
-                "damerau_levenshtein": "Damerau-Levenshtein"}  # fmt: skip
-# The sheet's reference (PROBLEMS.md A3): training similarities and loss on
-# another corpus, exactly as printed there.
+SIMILARITIES = metrics.SIMILARITY_TITLES
+# The sheet's reference rows (training similarities and loss on another
+# corpus), printed with the four decimals PROBLEMS.md gives them.
 SHEET = [
-    {"decoder": "sheet: LSTM", "Jaccard": "0.7149", "cosine": "0.8324",
-     "Damerau-Levenshtein": "0.5087", "loss": "1.1828"},
-    {"decoder": "sheet: attention", "Jaccard": "0.7648", "cosine": "0.8655",
-     "Damerau-Levenshtein": "0.6344", "loss": "1.1596"},
+    {"decoder": name.replace("sheet ", "sheet: "),
+     **{label: f"{values[key]:.4f}" for key, label in SIMILARITIES.items()},
+     "loss": f"{values['loss']:.4f}"}
+    for name, values in SHEET_REFERENCE.items()
 ]  # fmt: skip
 
 

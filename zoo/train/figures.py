@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from zoo import metrics  # noqa: E402
 from zoo.io import atomic_path  # noqa: E402
 
 
@@ -67,13 +68,6 @@ def forecast_vs_actual(times, actual, forecasts, path, title):
     save(figure, path)
 
 
-SIMILARITY_TITLES = {
-    "jaccard": "Jaccard",
-    "cosine": "cosine",
-    "damerau_levenshtein": "Damerau-Levenshtein",
-}
-
-
 def similarity_panels(rows, path, title):
     """One panel per similarity: training and validation samples per epoch.
 
@@ -87,7 +81,8 @@ def similarity_panels(rows, path, title):
     """
     figure, axes = plt.subplots(1, 3, figsize=(10, 3.4), sharey=True)
     epochs = [int(r["epoch"]) + 1 for r in rows]
-    for axis, (key, label) in zip(axes, SIMILARITY_TITLES.items(), strict=True):
+    titles = metrics.SIMILARITY_TITLES.items()
+    for axis, (key, label) in zip(axes, titles, strict=True):
         for split, name in (("train", "training sample"), ("val", "validation")):
             if f"{split}_{key}" in rows[0]:
                 values = [float(r[f"{split}_{key}"]) for r in rows]
