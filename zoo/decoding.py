@@ -39,7 +39,8 @@ def _numpy(x):
     return logits
 
 
-def _check_options(no_repeat_ngram, repetition_penalty):
+def check_options(no_repeat_ngram=0, repetition_penalty=1.0):
+    """Raises ZooError naming the flag when a decoding option is out of range."""
     if no_repeat_ngram < 0:
         raise ZooError(f"--no-repeat-ngram must be >= 0, got {no_repeat_ngram}")
     if not repetition_penalty >= 1.0:
@@ -152,7 +153,7 @@ def greedy(
     Returns:
         int array `(B, max_length)`: ids, EOS then PAD after the end.
     """
-    _check_options(no_repeat_ngram, repetition_penalty)
+    check_options(no_repeat_ngram, repetition_penalty)
     return _run(
         generator,
         sources,
@@ -208,7 +209,7 @@ def sample(
     Returns:
         int array `(B, max_length)`.
     """
-    _check_options(no_repeat_ngram, repetition_penalty)
+    check_options(no_repeat_ngram, repetition_penalty)
     if not temperature > 0:
         raise ZooError(f"--temperature must be > 0, got {temperature}")
     if top_p is not None and not 0 < top_p <= 1:
@@ -265,7 +266,7 @@ def beam_search(
     """
     if width < 1:
         raise ZooError(f"--beam-width must be >= 1, got {width}")
-    _check_options(no_repeat_ngram, repetition_penalty)
+    check_options(no_repeat_ngram, repetition_penalty)
     options = {
         "cached": cached,
         "no_repeat_ngram": no_repeat_ngram,

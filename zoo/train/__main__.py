@@ -160,11 +160,12 @@ def _check_numbers(args):
         raise ZooError(f"--learning-rate must be > 0, got {args.learning_rate}")
     if args.dropout is not None and not 0 <= args.dropout < 1:
         raise ZooError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.no_repeat_ngram is not None and args.no_repeat_ngram < 0:
-        raise ZooError(f"--no-repeat-ngram must be >= 0, got {args.no_repeat_ngram}")
-    penalty = args.repetition_penalty
-    if penalty is not None and not penalty >= 1.0:
-        raise ZooError(f"--repetition-penalty must be >= 1.0 (1: off), got {penalty}")
+    from zoo.decoding import check_options
+
+    # The decoders' own check: one message for the CLI and the Python API.
+    options = {"no_repeat_ngram": args.no_repeat_ngram,
+               "repetition_penalty": args.repetition_penalty}  # fmt: skip
+    check_options(**{k: v for k, v in options.items() if v is not None})
 
 
 def _models_and_seeds(args):
