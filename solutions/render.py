@@ -73,18 +73,20 @@ def markdown_cell(text):
 
 
 def _inline_latex(text):
-    """Text syntax -> LaTeX: math kept, `code` and **bold** translated."""
+    """Text syntax -> LaTeX: math kept, `code`, **bold** and *emphasis* translated."""
     out = []
     for i, part in enumerate(re.split(r"(\$[^$]+\$)", text)):
         if i % 2:
             out.append(part)
             continue
-        pieces = re.split(r"(`[^`]+`|\*\*[^*]+\*\*)", part)
+        pieces = re.split(r"(`[^`]+`|\*\*[^*]+\*\*|\*[^*\s][^*]*\*)", part)
         for piece in pieces:
             if piece.startswith("`") and piece.endswith("`") and len(piece) > 1:
                 out.append(r"\texttt{" + latex_escape(piece[1:-1]) + "}")
             elif piece.startswith("**") and piece.endswith("**") and len(piece) > 3:
                 out.append(r"\textbf{" + latex_escape(piece[2:-2]) + "}")
+            elif piece.startswith("*") and piece.endswith("*") and len(piece) > 2:
+                out.append(r"\emph{" + latex_escape(piece[1:-1]) + "}")
             else:
                 out.append(latex_escape(piece))
     return "".join(out)
@@ -112,7 +114,10 @@ def _markdown_block(block):
     if isinstance(block, Text):
         return block.text
     if isinstance(block, Math):
-        return "$$\n" + block.latex.replace("&", "").replace("\\\\", "\\\\\n") + "\n$$"
+        body = block.latex
+        if "&" in body:  # keep the alignment, as LaTeX's align* does
+            body = "\\begin{aligned}\n" + body.replace("\\\\", "\\\\\n") + "\n\\end{aligned}"
+        return "$$\n" + body + "\n$$"
     if isinstance(block, Table):
         frame = block.frame.rename(columns=lambda c: markdown_cell(str(c)))
         frame = _formatted(frame, block.digits)
@@ -134,7 +139,7 @@ def _latex_block(block):
         return "\\[\n" + body + "\n\\]"
     if isinstance(block, Table):
         frame = _formatted(block.frame, block.digits)
-        frame.columns = [latex_escape(str(c)) for c in frame.columns]
+        frame.columns = [_inline_latex(str(c)) for c in frame.columns]
         for column in frame.columns:
             frame[column] = frame[column].map(
                 lambda v: _inline_latex(v) if isinstance(v, str) else v

@@ -8,12 +8,43 @@ import pandas as pd
 from solutions import figures
 from solutions.document import Figure, Math, Section, Table, Text, check
 
-STATEMENT_B2 = (
-    "$X \\in \\mathbb{R}^{N \\times d}$, $H$ heads, "
-    "$Q_h = XW_h^{(q)}$, $K_h = XW_h^{(k)}$, $V_h = XW_h^{(v)} \\in \\mathbb{R}^{N\\times d_h}$, "
-    "$H_h = \\mathrm{Softmax}(Q_hK_h^\\top/\\sqrt{d_h})V_h$, "
-    "$O = \\mathrm{Concat}[H_1,\\dots,H_H]W^{(o)}$."
-)
+# The setting of B2.i-iii, printed once (in B2.i) as display maths.
+SETTING_B2 = [
+    Text("The setting of B2 (parts i to iii): an input $X$ and $H$ heads,"),
+    Math(
+        "& X \\in \\mathbb{R}^{N \\times d}, \\qquad Q_h = XW_h^{(q)}, \\quad "
+        "K_h = XW_h^{(k)}, \\quad V_h = XW_h^{(v)} \\in \\mathbb{R}^{N\\times d_h}, \\\\ "
+        "& H_h = \\mathrm{Softmax}\\big(Q_hK_h^\\top/\\sqrt{d_h}\\big)V_h, \\qquad "
+        "O = \\mathrm{Concat}[H_1,\\dots,H_H]\\,W^{(o)}."
+    ),
+]
+SEE_SETTING = "Setting as in B2.i. "
+
+
+def claimed_variance(sigma, norm_i=1, norm_j=1, head_dim=1, scaled=True):
+    """The derivation's Var[alpha_ij]: sigma^4 |x_i|^2 |x_j|^2 (times d_h unscaled).
+
+    Example:
+    >>> claimed_variance(0.5), claimed_variance(0.5, head_dim=16, scaled=False)
+    (0.0625, 1.0)
+    """
+    variance = sigma**4 * norm_i * norm_j
+    return variance if scaled else head_dim * variance
+
+
+def claimed_mean():
+    """The derivation's E[alpha_ij]."""
+    return 0
+
+
+MOMENT_HEADERS = {
+    "d_h": "$d_h$",
+    "mean (scaled)": "mean, scaled",
+    "Var (scaled)": "Var, scaled",
+    "Var (unscaled)": "Var, unscaled",
+    "sigma^4": "$\\sigma^4$",
+    "d_h sigma^4": "$d_h\\sigma^4$",
+}
 
 
 def monte_carlo_scores(
@@ -36,7 +67,8 @@ def monte_carlo_scores(
         scaled = raw / math.sqrt(dh)
         rows.append({"d_h": dh, "mean (scaled)": scaled.mean(),
                      "Var (scaled)": scaled.var(), "Var (unscaled)": raw.var(),
-                     "sigma^4": sigma**4, "d_h sigma^4": dh * sigma**4})  # fmt: skip
+                     "sigma^4": claimed_variance(sigma),
+                     "d_h sigma^4": claimed_variance(sigma, head_dim=dh, scaled=False)})  # fmt: skip
     return rows
 
 
@@ -47,7 +79,8 @@ def symbolic_variance(d=2, dh=2):
     (independent, mean 0, variance sigma^2); x stays symbolic.
 
     Returns:
-        (mean, variance - sigma^4 |x_i|^2 |x_j|^2): both simplify to 0.
+        (mean - claimed mean, variance - claimed variance): both simplify
+        to 0 when the derivation is right.
     """
     import sympy
 
@@ -79,7 +112,10 @@ def symbolic_variance(d=2, dh=2):
     second = expectation(alpha**2)
     norm_i = sum(a * a for a in xi)
     norm_j = sum(b * b for b in xj)
-    return mean, sympy.simplify(second - mean**2 - sigma**4 * norm_i * norm_j)
+    claimed = claimed_variance(sigma, norm_i, norm_j, head_dim=dh)
+    return sympy.simplify(mean - claimed_mean()), sympy.simplify(
+        second - mean**2 - claimed
+    )
 
 
 def softmax_entropy(head_dims=(4, 16, 64, 256), keys=32, sigma=1.0, trials=200, seed=0):
@@ -105,20 +141,22 @@ def b2_i(out_dir):
     entropy = softmax_entropy()
     figure, axis = figures.new()
     dims = [r["d_h"] for r in entropy]
-    axis.semilogx(dims, [r["scaled"] for r in entropy], "o-", label="scaled by 1/√d_h")
+    axis.semilogx(dims, [r["scaled"] for r in entropy], "o-", label=r"scaled by $1/\sqrt{d_h}$")
     axis.semilogx(dims, [r["unscaled"] for r in entropy], "s--", label="unscaled")
     axis.axhline(math.log(32), color="gray", lw=0.8, label="uniform (log 32)")
-    axis.set_xlabel("d_h")
+    axis.set_xlabel(r"head width $d_h$")
     axis.set_ylabel("softmax entropy (nats), 32 keys")
     axis.legend()
     figures.save(figure, out_dir, "b2_entropy")
     worst = max(abs(r["Var (scaled)"] / r["sigma^4"] - 1) for r in rows)
     growth = [r["Var (unscaled)"] / r["d_h sigma^4"] for r in rows]
+    worst_mean = max(abs(r["mean (scaled)"] - claimed_mean()) for r in rows)
+    moments = pd.DataFrame(rows).rename(columns=MOMENT_HEADERS)
     return Section(
         "B2.i",
         "Mean and variance of the attention scores",
         statement=[
-            Text(STATEMENT_B2),
+            *SETTING_B2,
             Text(
                 "Entries of $W_h^{(q)}, W_h^{(k)}$ are i.i.d., mean 0, variance "
                 "$\\sigma^2$; $\\|x_i\\| = \\|x_j\\| = 1$; "
@@ -158,40 +196,58 @@ def b2_i(out_dir):
         ],
         checks=[
             Text(
-                "Monte Carlo over 4,000 draws of $W^{(q)}, W^{(k)}$ ($d = 16$, $\\sigma = 0.5$):"
+                "Monte Carlo over 4,000 draws of $W^{(q)}, W^{(k)}$ ($d = 16$, "
+                "$\\sigma = 0.5$, fixed unit-norm $x_i, x_j$):"
             ),
-            Table(pd.DataFrame(rows), "Score moments with and without 1/sqrt(d_h)", 4),
+            Table(moments, "Score moments with and without $1/\\sqrt{d_h}$", 4),
             Text(
                 "Exact symbolic check with sympy ($d = d_h = 2$, symbolic $x_i$, $x_j$, "
                 "$\\sigma$; Gaussian moments substituted monomial by monomial): "
                 f"$E[\\alpha] = {mean}$ and "
                 f"$\\mathrm{{Var}}[\\alpha] - \\sigma^4\\|x_i\\|^2\\|x_j\\|^2 = {residual}$."
             ),
+            Text(
+                "What the scaling buys: the entropy of the softmax over 32 keys. "
+                "Here the entries of $q$ and $k$ are drawn i.i.d. $\\mathcal{N}(0, 1)$, "
+                "the scale of a trained layer's projections (at $\\sigma = 0.5$ "
+                "the scaled scores have standard deviation $0.25$ and every "
+                "softmax is almost uniform, which hides the effect): the scaled "
+                "score then has variance 1 for every $d_h$, the unscaled one $d_h$."
+            ),
             Table(
-                pd.DataFrame(entropy),
-                "Softmax entropy over 32 keys (log 32 = 3.47 is uniform)",
+                pd.DataFrame(entropy).rename(columns={"d_h": "$d_h$"}),
+                "Softmax entropy (nats) over 32 keys, $q, k \\sim \\mathcal{N}(0, I)$; "
+                "$\\log 32 = 3.47$ is uniform",
                 4,
             ),
             Figure(
-                "b2_entropy", "Softmax entropy against d_h: unscaled scores saturate"
+                "b2_entropy",
+                "Softmax entropy against $d_h$ ($q, k \\sim \\mathcal{N}(0, I)$): "
+                "unscaled scores saturate",
             ),
         ],
         verdicts=[
             check(
-                "max |Var(scaled) / sigma^4 - 1| over d_h",
+                "Monte Carlo: max $|E[\\alpha] - $ claimed$|$ over $d_h$",
+                worst_mean,
+                "0 (< 0.02, Monte Carlo)",
+                worst_mean < 0.02,
+            ),
+            check(
+                "Monte Carlo: max $|\\mathrm{Var}/\\sigma^4 - 1|$ over $d_h$ (scaled)",
                 worst,
                 "0 (< 0.1, Monte Carlo)",
                 worst < 0.1,
             ),
             check(
-                "Var(unscaled) / (d_h sigma^4), smallest to largest d_h",
+                "Monte Carlo: range of $\\mathrm{Var}/(d_h\\sigma^4)$ over $d_h$ (unscaled)",
                 f"{min(growth):.3f} to {max(growth):.3f}",
                 "1 (0.9 to 1.1)",
                 all(0.9 < g < 1.1 for g in growth),
             ),
-            check("sympy: E[alpha]", str(mean), "0", mean == 0),
+            check("sympy: $E[\\alpha] - $ claimed", str(mean), "0", mean == 0),
             check(
-                "sympy: Var[alpha] - sigma^4 |x_i|^2 |x_j|^2",
+                "sympy: $\\mathrm{Var}[\\alpha] - \\sigma^4\\|x_i\\|^2\\|x_j\\|^2$",
                 str(residual),
                 "0",
                 residual == 0,
@@ -200,15 +256,25 @@ def b2_i(out_dir):
     )
 
 
+def claimed_total(n, d, heads):
+    """The derivation's closed form: 4Nd^2 + 2N^2d + 2HN^2 multiplications.
+
+    Example:
+    >>> claimed_total(8, 16, 2)
+    10496
+    """
+    return 4 * n * d * d + 2 * n * n * d + 2 * heads * n * n
+
+
 def multiplication_formula(n, d, heads):
     """Multiplications of O by stage (d_h = d / H), as derived below."""
     dh = d // heads
     return {
-        "projections Q, K, V": 3 * heads * n * d * dh,
-        "scores Q_h K_h^T": heads * n * dh * n,
-        "scaling by 1/sqrt(d_h)": heads * n * n,
-        "softmax (normalization)": heads * n * n,
-        "weighted sum A_h V_h": heads * n * n * dh,
+        "projections $Q_h, K_h, V_h$": 3 * heads * n * d * dh,
+        "scores $Q_hK_h^\\top$": heads * n * dh * n,
+        "scaling by $1/\\sqrt{d_h}$": heads * n * n,
+        "softmax normalization": heads * n * n,
+        "weighted sum $A_hV_h$": heads * n * n * dh,
         "output projection": n * d * d,
     }
 
@@ -249,17 +315,17 @@ def counted_forward(layer, x):
     counter = _Counter()
     outs = []
     for h in range(heads):
-        q = counter.matmul("projections Q, K, V", x, wq[:, h])
-        k = counter.matmul("projections Q, K, V", x, wk[:, h])
-        v = counter.matmul("projections Q, K, V", x, wv[:, h])
+        q = counter.matmul("projections $Q_h, K_h, V_h$", x, wq[:, h])
+        k = counter.matmul("projections $Q_h, K_h, V_h$", x, wk[:, h])
+        v = counter.matmul("projections $Q_h, K_h, V_h$", x, wv[:, h])
         s = counter.scale(
-            "scaling by 1/sqrt(d_h)",
-            counter.matmul("scores Q_h K_h^T", q, k.T),
+            "scaling by $1/\\sqrt{d_h}$",
+            counter.matmul("scores $Q_hK_h^\\top$", q, k.T),
             1 / math.sqrt(dh),
         )
         e = np.exp(s - s.max(-1, keepdims=True))  # exp: O(1), not a product
-        a = counter.scale("softmax (normalization)", e, 1 / e.sum(-1, keepdims=True))
-        outs.append(counter.matmul("weighted sum A_h V_h", a, v))
+        a = counter.scale("softmax normalization", e, 1 / e.sum(-1, keepdims=True))
+        outs.append(counter.matmul("weighted sum $A_hV_h$", a, v))
     o = counter.matmul("output projection", np.concatenate(outs, -1), wo)
     return o, counter.count
 
@@ -280,27 +346,32 @@ def b2_ii(out_dir):
         o, counted = counted_forward(layer, x)
         formula = multiplication_formula(n, d, heads)
         total = sum(formula.values())
-        closed = 4 * n * d * d + 2 * n * n * d + 2 * heads * n * n
-        rows.append({"N": n, "d": d, "H": heads, "counted": sum(counted.values()),
-                     "formula": total, "4Nd^2 + 2N^2d + 2HN^2": closed,
-                     "max |O_numpy - O_zoo|": float(np.abs(o - expected).max())})  # fmt: skip
+        closed = claimed_total(n, d, heads)
+        rows.append({"$N$": n, "$d$": d, "$H$": heads, "counted": sum(counted.values()),
+                     "$4Nd^2 + 2N^2d + 2HN^2$": closed,
+                     "max $|O_{numpy} - O_{zoo}|$": float(np.abs(o - expected).max())})  # fmt: skip
         verdicts.append(
             check(
-                f"N={n}, d={d}, H={heads}: counted = formula, stage by stage",
+                f"$N={n}$, $d={d}$, $H={heads}$: counted against the closed form",
                 str(sum(counted.values())),
-                str(total),
-                counted == formula
-                and total == closed
-                and np.abs(o - expected).max() < 1e-4,
+                str(closed),
+                sum(counted.values()) == closed and np.abs(o - expected).max() < 1e-4,
             )  # fmt: skip
+        )
+        verdicts.append(
+            check(
+                f"$N={n}$, $d={d}$, $H={heads}$: stages whose count differs",
+                ", ".join(k for k in formula if formula[k] != counted.get(k)) or "none",
+                "none",
+                counted == formula,
+            )
         )
     stages = multiplication_formula(16, 32, 4)
     return Section(
         "B2.ii",
         "Multiplications to compute O",
         statement=[
-            Text(STATEMENT_B2),
-            Text("With $d_h = d/H$, how many multiplications does $O$ take?"),
+            Text(SEE_SETTING + "With $d_h = d/H$, how many multiplications does $O$ take?"),
         ],
         derivation=[
             Text(
@@ -332,14 +403,39 @@ def b2_ii(out_dir):
             Table(pd.DataFrame(rows), "Counted multiplications against the formula", 6),
             Table(
                 pd.DataFrame(
-                    {"stage": list(stages), "N=16, d=32, H=4": list(stages.values())}
+                    {"stage": list(stages), "$N=16$, $d=32$, $H=4$": list(stages.values())}
                 ),
-                "Stage by stage",
+                "Stage by stage (the derivation's per-stage counts)",
                 6,
             ),
         ],
         verdicts=verdicts,
     )
+
+
+def claimed_rank(d, heads):
+    """The derivation's rank of W^(h) = W_h^(v) W_h^(o) for generic weights: d_h.
+
+    Example:
+    >>> claimed_rank(16, 4)
+    4
+    """
+    return d // heads
+
+
+def best_low_rank_error(d, rank, seed=2):
+    """Relative error of the best rank-`rank` approximation of a random d x d map.
+
+    By Eckart-Young it is the norm of the trailing singular values: a free
+    full-rank W^(h) cannot be written as W_h^(v) W_h^(o) when rank < d.
+
+    Returns:
+        float, ||W - W_rank||_F / ||W||_F.
+    """
+    w = np.random.default_rng(seed).standard_normal((d, d))
+    u, singular, vt = np.linalg.svd(w)
+    approx = (u[:, :rank] * singular[:rank]) @ vt[:rank]
+    return float(np.linalg.norm(w - approx) / np.linalg.norm(w))
 
 
 def low_rank_forms(layer, x):
@@ -378,19 +474,20 @@ def b2_iii(out_dir):
     layer = MultiHeadAttention(heads, key_dim=d // heads, use_bias=False)
     x = np.random.default_rng(1).standard_normal((6, d))
     error, ranks, dh = low_rank_forms(layer, x)
+    claimed = claimed_rank(d, heads)
+    unreachable = best_low_rank_error(d, claimed)
     params = pd.DataFrame(
         [
-            {"form": "W_h^(v) and the h-th block of W^(o)", "parameters per head": 2 * d * dh, "d=16, H=4": 2 * d * dh},
-            {"form": "a free d x d matrix W^(h)", "parameters per head": d * d, "d=16, H=4": d * d},
+            {"form": "$W_h^{(v)}$ and the $h$-th row block of $W^{(o)}$", "parameters per head": "$2dd_h$", f"$d={d}$, $H={heads}$": 2 * d * dh},
+            {"form": "a free $d \\times d$ matrix $W^{(h)}$", "parameters per head": "$d^2$", f"$d={d}$, $H={heads}$": d * d},
         ]
     )  # fmt: skip
     return Section(
         "B2.iii",
         "Multi-head attention as a sum of low-rank maps",
         statement=[
-            Text(STATEMENT_B2),
             Text(
-                "Show $O = \\sum_h \\tilde H_h X W^{(h)}$ for some $\\tilde H_h \\in "
+                SEE_SETTING + "Show $O = \\sum_h \\tilde H_h X W^{(h)}$ for some $\\tilde H_h \\in "
                 "\\mathbb{R}^{N\\times N}$, $W^{(h)} \\in \\mathbb{R}^{d\\times d}$; why "
                 "are the two forms not equivalent (rank of $W^{(h)}$)?"
             ),
@@ -425,20 +522,32 @@ def b2_iii(out_dir):
                 f"Both forms from the weights of a `zoo.layers.MultiHeadAttention` ($d = {d}$, $H = {heads}$, $N = 6$, no biases):"
             ),
             Table(params, "Parameter counts per head", 6),
+            Text(
+                "And the converse: the best rank-$d_h$ approximation of a random "
+                f"full-rank ${d} \\times {d}$ matrix (truncated SVD, Eckart-Young) "
+                f"still misses {100 * unreachable:.0f}% of it in Frobenius norm, so "
+                "such a $W^{(h)}$ is out of reach of one head."
+            ),
         ],
         verdicts=[
             check(
-                "max |O - sum_h H~_h X W^(h)|",
+                "max $|O - \\sum_h \\tilde H_h X W^{(h)}|$",
                 error,
                 "0 (< 1e-4)",
                 error < 1e-4,
                 "{:.1e}",
             ),
             check(
-                "rank of W^(h), h = 1..H",
+                "numerical rank of $W^{(h)}$, $h = 1..H$ (SVD)",
                 ", ".join(map(str, ranks)),
-                f"<= d_h = {dh} (< d = {d})",
-                all(r <= dh for r in ranks),
+                f"$d_h = {claimed}$ each (generic weights)",
+                all(r == claimed for r in ranks),
+            ),
+            check(
+                "best rank-$d_h$ approximation of a random $d \\times d$ matrix, relative error",
+                unreachable,
+                "> 0 (a free $W^{(h)}$ is not a head)",
+                unreachable > 0.01,
             ),
         ],  # fmt: skip
     )
