@@ -2,7 +2,7 @@
 
 import os
 
-from solutions import chatbot, exam, sheet_a1, sheet_b2, traffic
+from solutions import chatbot, exam, sheet_a1, sheet_a2, sheet_b2, traffic
 from solutions.render import compile_pdf, write_report
 from solutions.runs import find_comparison, find_runs
 from zoo.errors import ZooError
@@ -17,6 +17,7 @@ PROBLEMS = (
     "A1.2",
     "A1.3",
     "A1.4",
+    "A2",
     "A3/B1",
     "A3.4",
     "B2.i",
@@ -25,11 +26,11 @@ PROBLEMS = (
     "B3",
     "B4",
 )
+# A group is every problem whose id starts with it ("A1" -> A1.1 ... A1.4;
+# "B1" -> A3/B1), so inserting a problem never shifts another group.
 GROUPS = {
-    "A1": PROBLEMS[:4],
-    "A3": ("A3/B1", "A3.4"),
-    "B1": ("A3/B1",),
-    "B2": PROBLEMS[6:9],
+    group: tuple(p for p in PROBLEMS if p.startswith(group + ".") or group in p.split("/"))
+    for group in ("A1", "A3", "B1", "B2")
 }
 
 
@@ -67,6 +68,7 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
         "A1.2": lambda: sheet_a1.a1_2(out_dir),
         "A1.3": lambda: sheet_a1.a1_3(out_dir),
         "A1.4": lambda: sheet_a1.a1_4(out_dir, bench_dir),
+        "A2": lambda: sheet_a2.a2(out_dir),
         "A3/B1": lambda: chatbot.a3_b1(
             out_dir, chat_runs, chat_problems, comparison, source
         ),
