@@ -103,7 +103,7 @@ def claims_text(comparison):
             f"{claim['split']} {SIMILARITIES[claim['metric']]}")  # fmt: skip
         groups.setdefault(claim["verdict"], []).append(name)
     seeds = ", ".join(str(s) for s in comparison["seeds"])
-    parts = [f"Over seeds {seeds}, the attention decoder beats the plain LSTM "
+    parts = [f"Over seeds {seeds}, the LSTM decoder with attention beats the plain LSTM "
              f"decoder (intervals mean ± std apart) on: "
              f"{', '.join(groups.get('held', [])) or 'nothing'}"]  # fmt: skip
     if groups.get("reversed"):
@@ -135,7 +135,7 @@ def prompts_table(runs):
 
 
 def epoch_figures(runs, out_dir):
-    """Loss (train dashed, validation solid) and training vs validation DL."""
+    """Loss, DL and cosine per epoch (train dashed, validation solid)."""
     made = []
     panels = (
         ("a3_loss", "loss", "val_loss", "cross-entropy per token",
@@ -145,6 +145,9 @@ def epoch_figures(runs, out_dir):
          "Per epoch: Damerau-Levenshtein similarity of greedy replies on the "
          "fixed training sample (dashed, the sheet's Figures 2 and 4) and "
          "validation sample (solid)"),
+        ("a3_cos", "train_cosine", "val_cosine", "cosine similarity",
+         "Per epoch: cosine similarity of greedy replies on the fixed training "
+         "sample (dashed) and validation sample (solid)"),
     )  # fmt: skip
     for stem, train_key, val_key, ylabel, caption in panels:
         figure, axis = figures.new()
@@ -171,4 +174,37 @@ def epoch_figures(runs, out_dir):
             import matplotlib.pyplot as plt
 
             plt.close(figure)
+    return made
+
+
+def attention_figures(runs, out_dir):
+    """The runs' attention heatmaps (one greedy test reply), copied as PNG.
+
+    Returns:
+        list of Figure blocks, one per model whose run drew one.
+    """
+    import os
+    import shutil
+
+    made = []
+    for model in ordered(runs):
+        source = os.path.join(runs[model]["path"], "figures", "attention.png")
+        if not os.path.isfile(source):
+            continue
+        stem = f"a3_attention_{model.replace('-', '_')}"
+        os.makedirs(os.path.join(out_dir, "figures"), exist_ok=True)
+        shutil.copyfile(source, os.path.join(out_dir, "figures", f"{stem}.png"))
+        made.append(
+            Figure(
+                stem,
+                f"{model}: attention weights of the greedy reply (rows) over the "
+                "input tokens (columns), first test pair with a non-empty reply"
+                + (
+                    ", cross-attention of the last decoder block, mean over heads"
+                    if "transformer" in model
+                    else ""
+                ),
+                png_only=True,
+            )
+        )
     return made
