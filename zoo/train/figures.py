@@ -14,7 +14,9 @@ from zoo.io import atomic_path  # noqa: E402
 def save(figure, path):
     """Writes `figure` to `path` (PNG) and closes it."""
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+        figure.savefig(
+            tmp, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight"
+        )
     plt.close(figure)
 
 
