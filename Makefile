@@ -12,7 +12,7 @@ BACKEND ?= jax
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test venv lint bench clean
+.PHONY: run report test venv lint bench clean
 
 venv: $(STAMP)
 
@@ -24,8 +24,14 @@ $(STAMP): pyproject.toml requirements/$(VARIANT).txt requirements/constraints-$(
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The report of a run goes under runs/ (ignored by git): `make run` never
+# changes a tracked file. `make report` refreshes the committed reports/
+# (and its runs.json summary) from the runs, for maintainers.
 run: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m zoo.train
+	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out runs/report
+
+report: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out reports
 
 bench: $(STAMP)

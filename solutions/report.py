@@ -4,7 +4,9 @@ import os
 
 from solutions import chatbot, exam, sheet_a1, sheet_a2, sheet_b2, traffic
 from solutions.render import compile_pdf, write_report
+from solutions.document import Text
 from solutions.runs import find_comparison, find_runs
+from solutions.summary import SUMMARY_NAME, load_summary, write_summary
 from zoo.errors import ZooError
 
 # The multi-seed comparison committed with the reports: used when --runs
@@ -12,6 +14,13 @@ from zoo.errors import ZooError
 COMMITTED_COMPARISON = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "reports", "chatbot-seeds"
 )
+# The summary of the runs behind the committed report: used when --runs
+# holds no run of a task (a fresh clone), and named as such in the report.
+COMMITTED_SUMMARY = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "reports", SUMMARY_NAME
+)
+# Which sections' tables come from training runs, by task.
+RUN_SECTIONS = {"chatbot": "A3/B1", "traffic": "B3"}
 PROBLEMS = (
     "A1.1",
     "A1.2",
@@ -54,7 +63,16 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
     """(sections, meta) for the wanted problem ids."""
     from zoo.runtime import describe
 
-    chat_runs, chat_problems = find_runs(runs_dir, "chatbot")
+    found, sources = {}, {}
+    for task in RUN_SECTIONS:
+        found[task] = find_runs(runs_dir, task)
+        sources[task] = f"runs under `{runs_dir}` (the newest run of each model)"
+        if not found[task][0]:
+            runs, source = load_summary(COMMITTED_SUMMARY, task)
+            if runs:
+                found[task], sources[task] = (runs, []), source
+    chat_runs, chat_problems = found["chatbot"]
+    traffic_runs, traffic_problems = found["traffic"]
     comparison, source = find_comparison(runs_dir, COMMITTED_COMPARISON)
     if comparison is not None:
         source = (
@@ -62,7 +80,6 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
             if source.startswith(COMMITTED_COMPARISON)
             else "the newest comparison under --runs"
         )
-    traffic_runs, traffic_problems = find_runs(runs_dir, "traffic")
     builders = {
         "A1.1": lambda: sheet_a1.a1_1(out_dir),
         "A1.2": lambda: sheet_a1.a1_2(out_dir),
@@ -80,11 +97,21 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
         "B4": lambda: exam.b4(out_dir),
     }
     sections = [builders[p]() for p in wanted]
+    for section in sections:
+        for task, problem in RUN_SECTIONS.items():
+            if section.id == problem and found[task][0]:
+                section.checks.insert(0, Text(f"Source of the run tables: {sources[task]}."))
     checks = sum(len(s.verdicts) for s in sections)
     passed = sum(c.passed for s in sections for c in s.verdicts)
     meta = {
         "backend_line": describe(),
         "summary": f"Checks passed: {passed} of {checks}.",
+        # Only runs read from --runs are summarized again, never the summary.
+        "runs": {
+            task: found[task][0]
+            for task, problem in RUN_SECTIONS.items()
+            if problem in wanted and not sources[task].startswith("the committed summary")
+        },
     }
     return sections, meta
 
@@ -92,6 +119,8 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
 def write(sections, meta, out_dir, formats):
     """Writes each format; returns the paths written."""
     written = []
+    if any(meta.get("runs", {}).values()):
+        written.append(write_summary(out_dir, meta["runs"], meta["backend_line"]))
     for fmt in ("md", "tex"):
         if fmt in formats:
             written.append(write_report(sections, meta, out_dir, fmt))
