@@ -188,8 +188,8 @@ def attention_figures(runs, out_dir):
 
     made = []
     for model in ordered(runs):
-        source = os.path.join(runs[model]["path"], "figures", "attention.png")
-        if not os.path.isfile(source):
+        source = os.path.join(runs[model].get("path", ""), "figures", "attention.png")
+        if "path" not in runs[model] or not os.path.isfile(source):
             continue
         stem = f"a3_attention_{model.replace('-', '_')}"
         os.makedirs(os.path.join(out_dir, "figures"), exist_ok=True)

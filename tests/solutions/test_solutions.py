@@ -92,10 +92,14 @@ def test_b2_iii_low_rank_form():
 
 
 def test_b4_recurrent_form_and_constant_state():
-    error, sizes, cache = exam.recurrent_check(length=6, dim=4, heads=2)
+    error, sizes, cache_bytes = exam.recurrent_check(length=6, dim=4, heads=2)
     assert error < 1e-5
     assert len(set(sizes.values())) == 1
-    assert cache[6] == 6 * cache[1]
+    assert cache_bytes(6) == 6 * cache_bytes(1)
+    # Bisection finds the first length whose cache outgrows the state.
+    grows = {t: 10 * t for t in range(1, 9)}
+    assert exam.first_larger({t: 45 for t in grows}, grows.get) == 5
+    assert exam.first_larger({t: 500 for t in grows}, grows.get) is None
 
 
 def test_a3_4_worked_examples_by_hand(tmp_path):
@@ -181,6 +185,15 @@ def test_chatbot_checks_fail_on_a_wrong_kept_epoch_or_similarity(tmp_path):
     wrong_value = {"lstm": {"metrics": fake_chatbot_metrics(train_dl=0.3),
                             "history": history}}  # fmt: skip
     assert not chatbot.a3_b1(str(tmp_path), wrong_value, []).passed
+    # The restored weights are not the kept epoch's: re-evaluated val loss differs.
+    restored_elsewhere = fake_chatbot_metrics()
+    restored_elsewhere["results"]["lstm"]["val_loss"] = 3.0
+    wrong_weights = {"lstm": {"metrics": restored_elsewhere, "history": history}}
+    section = chatbot.a3_b1(str(tmp_path), wrong_weights, [])
+    assert not section.passed
+    meta = {"backend_line": "backend test", "summary": "test"}
+    assert "**FAILED**" in render([section], meta, "md")
+    assert "\\textbf{FAILED}" in render([section], meta, "tex")
 
 
 def test_report_from_runs_states_gaps_and_bad_input(tmp_path, capsys):

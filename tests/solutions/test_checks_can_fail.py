@@ -1,0 +1,118 @@
+"""Every problem's checks can fail: a wrong claimed value in the derivation
+turns its check to FAILED, in the section and in both rendered formats.
+
+Each test builds a section twice: with the derivation's claim (it passes)
+and with the claim replaced by a wrong one (it must fail). B3 and A1.4 have
+their own files (test_b3.py, test_a1_4.py); A3/B1's are in test_solutions.py
+(test_chatbot_checks_fail_on_a_wrong_kept_epoch_or_similarity).
+"""
+
+import numpy as np
+import pytest
+
+from solutions import exam, sheet_a1, sheet_b2
+from solutions.render import render
+
+META = {"backend_line": "backend test", "summary": "test"}
+
+
+def assert_fails_visibly(section):
+    """The section failed, and both formats say so."""
+    assert not section.passed
+    assert "**FAILED**" in render([section], META, "md")
+    assert "\\textbf{FAILED}" in render([section], META, "tex")
+
+
+@pytest.fixture
+def exact_timings(monkeypatch):
+    """Timings that scale exactly as L^2 D: the check logic, not the clock."""
+
+    def measure(lengths=(2048, 4096, 8192), dim=128, repeats=3):
+        if isinstance(dim, int):
+            rows = [(n, 1e-10 * n * n * dim) for n in lengths]
+        else:
+            rows = [(w, 1e-10 * lengths[0] ** 2 * w) for w in dim]
+        return rows, sheet_a1.fit_slope(rows)
+
+    monkeypatch.setattr(sheet_a1, "measure_softmax_attention", measure)
+
+
+@pytest.mark.parametrize("variable", ["L", "D"])
+def test_a1_1_a_wrong_exponent_fails(tmp_path, monkeypatch, exact_timings, variable):
+    assert sheet_a1.a1_1(str(tmp_path)).passed
+    monkeypatch.setitem(sheet_a1.CLAIMED_EXPONENTS, variable, 3)
+    assert_fails_visibly(sheet_a1.a1_1(str(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    "name, wrong",
+    [
+        ("feature_counts", lambda d, k: (d**k, d**k)),  # the sheet's off-by-one
+        ("CLAIMED_KERNEL_MINIMUM", 1.0),
+    ],
+)
+def test_a1_2_a_wrong_claim_fails(tmp_path, monkeypatch, name, wrong):
+    monkeypatch.setattr(sheet_a1, name, wrong)
+    assert_fails_visibly(sheet_a1.a1_2(str(tmp_path)))
+
+
+def test_a1_2_passes_and_counts_by_listing():
+    assert sheet_a1.enumerated_counts(3, 3) == (1 + 3 + 9, 1 + 3 + 6)
+
+
+def test_a1_3_a_missing_normalizer_fails(tmp_path, monkeypatch):
+    assert sheet_a1.a1_3(str(tmp_path)).passed
+
+    def unnormalized(phi_q, phi_k, v, causal=False):
+        return phi_q @ (phi_k.T @ v)
+
+    monkeypatch.setattr(sheet_a1, "claimed_linear_attention", unnormalized)
+    assert_fails_visibly(sheet_a1.a1_3(str(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    "name, wrong",
+    [
+        ("claimed_variance", lambda sigma, *a, head_dim=1, scaled=True: sigma**2),
+        ("claimed_mean", lambda: 0.1),
+    ],
+)
+def test_b2_i_a_wrong_moment_fails(tmp_path, monkeypatch, name, wrong):
+    monkeypatch.setattr(sheet_b2, name, wrong)
+    assert_fails_visibly(sheet_b2.b2_i(str(tmp_path)))
+
+
+def test_b2_ii_a_wrong_count_fails(tmp_path, monkeypatch):
+    assert sheet_b2.b2_ii(str(tmp_path)).passed
+    # Forgetting the output projection: 3Nd^2 instead of 4Nd^2.
+    monkeypatch.setattr(
+        sheet_b2, "claimed_total", lambda n, d, h: 3 * n * d * d + 2 * n * n * d + 2 * h * n * n
+    )
+    assert_fails_visibly(sheet_b2.b2_ii(str(tmp_path)))
+
+
+def test_b2_iii_a_wrong_rank_fails(tmp_path, monkeypatch):
+    assert sheet_b2.b2_iii(str(tmp_path)).passed
+    monkeypatch.setattr(sheet_b2, "claimed_rank", lambda d, heads: d)
+    section = sheet_b2.b2_iii(str(tmp_path))
+    assert_fails_visibly(section)
+    assert sum(not c.passed for c in section.verdicts) == 2  # rank and Eckart-Young
+
+
+def test_b2_iii_low_rank_error_is_zero_at_full_rank():
+    assert sheet_b2.best_low_rank_error(6, 6) < 1e-12
+    assert sheet_b2.best_low_rank_error(6, 2) > 0.1
+
+
+@pytest.mark.parametrize(
+    "name, wrong",
+    [
+        ("claimed_state_floats", lambda heads, m, dv: heads * m * dv),  # no z
+        ("claimed_crossover", lambda *args: 5),
+    ],
+)
+def test_b4_a_wrong_size_or_crossover_fails(tmp_path, monkeypatch, name, wrong):
+    kwargs = {"length": 10, "dim": 4, "heads": 2}  # M = 7, t* = 6: fast
+    assert exam.b4(str(tmp_path), **kwargs).passed
+    monkeypatch.setattr(exam, name, wrong)
+    assert_fails_visibly(exam.b4(str(tmp_path), **kwargs))
