@@ -199,8 +199,29 @@ def write_report(sections, meta, out_dir, fmt):
     return path
 
 
-def compile_pdf(tex_path, out_dir, source_date_epoch="0"):
+OVERFULL = re.compile(r"^Overfull \\hbox \(([0-9.]+)pt too wide\)(.*)$", re.M)
+
+
+def overfull_boxes(log_text, limit_pt=1.0):
+    r"""The pdflatex log's `Overfull \hbox` lines wider than `limit_pt`.
+
+    Example:
+    >>> overfull_boxes("Overfull \\hbox (24.2pt too wide) in paragraph")
+    ['Overfull \\hbox (24.2pt too wide) in paragraph']
+    >>> overfull_boxes("Overfull \\hbox (0.5pt too wide) in alignment")
+    []
+    """
+    return [m.group(0) for m in OVERFULL.finditer(log_text) if float(m.group(1)) > limit_pt]
+
+
+def compile_pdf(tex_path, out_dir, source_date_epoch="0", overfull=None):
     """pdflatex twice (for the table of contents) in a temporary folder.
+
+    Args:
+        tex_path, out_dir: str, the LaTeX source and the report's folder.
+        source_date_epoch: str, the date pdflatex writes (reproducible PDFs).
+        overfull: a list to receive the log's overfull boxes wider than
+            1 pt, or None.
 
     Returns:
         The PDF path, or None when pdflatex is not installed.
@@ -226,6 +247,9 @@ def compile_pdf(tex_path, out_dir, source_date_epoch="0"):
                 raise RuntimeError(
                     "pdflatex failed: " + (errors[0] if errors else "see its log")
                 )
+        if overfull is not None:
+            with open(os.path.join(work, "solutions.log"), errors="replace") as log:
+                overfull.extend(overfull_boxes(log.read()))
         target = os.path.join(out_dir, "solutions.pdf")
         with atomic_path(target) as tmp:
             shutil.copy(os.path.join(work, "solutions.pdf"), tmp)

@@ -126,7 +126,12 @@ def write(sections, meta, out_dir, formats):
             written.append(write_report(sections, meta, out_dir, fmt))
     if "pdf" in formats:
         try:
-            pdf = compile_pdf(os.path.join(out_dir, "solutions.tex"), out_dir)
+            overfull = []
+            pdf = compile_pdf(
+                os.path.join(out_dir, "solutions.tex"), out_dir, overfull=overfull
+            )
+            for line in overfull:
+                print(f"solutions: warning: layout: {line}")
         except RuntimeError as error:
             raise ZooError(f"{error}; solutions.md and .tex were written") from None
         if pdf is None:

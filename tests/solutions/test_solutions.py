@@ -234,6 +234,33 @@ def test_latex_compiles_to_pdf(tmp_path):
     assert (out / "figures" / "a1_2_taylor.pdf").is_file()
 
 
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_pdf_has_no_overfull_box_wider_than_1pt(tmp_path):
+    """The widest parts: the B2 setting, the replies table with long replies."""
+    import csv
+    import io
+
+    from solutions import sheet_a2
+    from solutions.render import compile_pdf, write_report
+
+    history = list(csv.DictReader(io.StringIO(FAKE_HISTORY)))
+    runs = {}
+    for model in ("lstm", "lstm-attention", "transformer"):
+        metrics = fake_chatbot_metrics(model)
+        metrics["prompts"] = [
+            {"prompt": "what are you doing this weekend with your friends?",
+             "reply": "i am from the best of the summer and i don't know what to say"},
+            {"prompt": "привет, как дела?", "reply": "i am doing well, how about you?"},
+        ]  # fmt: skip
+        runs[model] = {"metrics": metrics, "history": history}
+    out = str(tmp_path)
+    sections = [sheet_a2.a2(out), sheet_b2.b2_i(out), chatbot.a3_b1(out, runs, [])]
+    tex = write_report(sections, {"backend_line": "b", "summary": "s"}, out, "tex")
+    overfull = []
+    assert compile_pdf(tex, out, overfull=overfull)
+    assert overfull == []
+
+
 def _derivations(markdown):
     """{section heading: text from '### Problem' up to '### Check'}."""
     parts = re.split(r"\n## ", markdown)
