@@ -68,6 +68,9 @@ def test_run_directory_has_everything(tmp_path, capsys):
         "historical-average",
     }
     assert len(results["lstm"]["mae_per_step"]) == 3
+    assert set(metrics["val_results"]) == set(results)
+    assert len(results["lstm"]["mae_per_step_common"]) == 3
+    assert metrics["optimizer"]["name"] == "Adam"
     model = load_model(run / "model.keras")
     assert model.output_shape == (None, 3)
     out = capsys.readouterr().out

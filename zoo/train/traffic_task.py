@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from zoo import metrics
 from zoo.data.traffic import load_travel_times
@@ -29,6 +30,83 @@ def _targets(window_set):
     return np.where(window_set.target_mask, window_set.targets, np.nan).astype(
         "float32"
     )
+
+
+def hour_of_day(times):
+    """Hour (0-23) of each datetime in an array of any shape."""
+    times = np.asarray(times, dtype="datetime64[ns]")
+    return pd.DatetimeIndex(times.reshape(-1)).hour.to_numpy().reshape(times.shape)
+
+
+def common_targets(window_set):
+    """(N, H) bool: present targets whose (series, time) is a target of the
+    split at every horizon step, so that per-step errors compare the same
+    readings (on the embedded data: the targets at 14:00-17:00)."""
+    codes = pd.factorize(window_set.series)[0]
+    times = np.asarray(window_set.target_times, dtype="datetime64[ns]").view("int64")
+    keys = [
+        pd.MultiIndex.from_arrays([codes, times[:, s]]) for s in range(times.shape[1])
+    ]
+    shared = keys[0]
+    for key in keys[1:]:
+        shared = shared.intersection(key)
+    common = np.stack([key.isin(shared) for key in keys], axis=1)
+    return common & ~np.isnan(window_set.target_seconds)
+
+
+def hour_report(window_set, forecasts, common):
+    """MAE by target hour of day, by (hour, step) and per step on `common`.
+
+    Args:
+        window_set: `zoo.data.windows.WindowSet` (targets in seconds).
+        forecasts: (N, H) seconds.
+        common: (N, H) bool from `common_targets`.
+
+    Returns:
+        dict (JSON-ready, 4 decimals, None where no target): `mae_per_hour`
+        {hour: MAE over every step}, `mae_per_step_hour` {hour: [MAE of step
+        1..H]}, `mae_per_step_common` [MAE of step 1..H over `common`].
+    """
+    error = np.abs(np.asarray(forecasts, dtype="float64") - window_set.target_seconds)
+    present = ~np.isnan(window_set.target_seconds)
+    hours = hour_of_day(window_set.target_times)
+    steps = np.broadcast_to(np.arange(error.shape[1]), error.shape)
+
+    def mean(mask):
+        return round(float(error[mask].mean()), 4) if mask.any() else None
+
+    by_hour = {int(h): present & (hours == h) for h in np.unique(hours[present])}
+    return {
+        "mae_per_hour": {str(h): mean(at) for h, at in by_hour.items()},
+        "mae_per_step_hour": {
+            str(h): [mean(at & (steps == s)) for s in range(error.shape[1])]
+            for h, at in by_hour.items()
+        },
+        "mae_per_step_common": [
+            mean(common & (steps == s)) for s in range(error.shape[1])
+        ],
+    }
+
+
+def hour_counts(window_set):
+    """{hour: [number of present targets at step 1..H]} of one split."""
+    present = ~np.isnan(window_set.target_seconds)
+    hours = hour_of_day(window_set.target_times)
+    return {
+        str(int(h)): [int(n) for n in ((hours == h) & present).sum(0)]
+        for h in np.unique(hours[present])
+    }
+
+
+def _optimizer(model):
+    """{"name", "learning_rate"} of the compiled model (None: not compiled)."""
+    from keras import ops
+
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    rate = float(ops.convert_to_numpy(optimizer.learning_rate))
+    return {"name": type(optimizer).__name__, "learning_rate": round(rate, 8)}
 
 
 class TrafficTask:
@@ -90,15 +168,33 @@ class TrafficTask:
         return []
 
     def evaluate(self, model, predict, data, config, run_dir):
-        """Test metrics of the model and the baselines; figures; scaler."""
-        test = data.windows["test"]
-        scaled = np.asarray(predict(test.inputs), dtype="float64")
-        forecasts = {config.model: data.scaler.inverse(scaled, test.series)}
-        forecasts.update(all_baselines(test, data.frame, data.train_end))
-        results = {
-            name: metrics.forecast_report(test.target_seconds, values)
-            for name, values in forecasts.items()
-        }
+        """Validation and test metrics of the model and the baselines.
+
+        Returns:
+            dict for metrics.json: `results` (test) and `val_results`, each
+            {forecaster: forecast_report + hour_report}; `hour_counts` and
+            `common_hours` per split; the optimizer and loss; `test_windows`,
+            `val_windows`. Also writes figures/forecast.png (test).
+        """
+        out = {"units": "seconds", "model": config.model}
+        for split, key in (("val", "val_results"), ("test", "results")):
+            part = data.windows[split]
+            scaled = np.asarray(predict(part.inputs), dtype="float64")
+            forecasts = {config.model: data.scaler.inverse(scaled, part.series)}
+            forecasts.update(all_baselines(part, data.frame, data.train_end))
+            common = common_targets(part)
+            out[key] = {
+                name: {
+                    **metrics.forecast_report(part.target_seconds, values),
+                    **hour_report(part, values, common),
+                }
+                for name, values in forecasts.items()
+            }
+            out[f"{split}_windows"] = int(len(part))
+            out.setdefault("hour_counts", {})[split] = hour_counts(part)
+            hours = hour_of_day(part.target_times)[common]
+            out.setdefault("common_hours", {})[split] = sorted(map(int, set(hours)))
+        test = part  # the loop ends on the test split: figure of its forecasts
         first = test.series == test.series[0]
         figures.forecast_vs_actual(
             test.target_times[first, 0],
@@ -111,12 +207,8 @@ class TrafficTask:
             os.path.join(run_dir, "figures", "forecast.png"),
             f"test split, series {test.series[0]}, 1 step ahead",
         )
-        return {
-            "units": "seconds",
-            "test_windows": int(len(test)),
-            "model": config.model,
-            "results": results,
-        }
+        out.update(optimizer=_optimizer(model), loss=self.loss_label)
+        return out
 
     def table_rows(self, metrics_json):
         """The printed summary: model vs persistence, MAE in seconds."""
