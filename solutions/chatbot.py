@@ -71,7 +71,9 @@ def transformer_verdicts(comparison):
         reference = values.get(("lstm", split, metric))
         if model != "transformer" or reference is None:
             continue
-        name = "val loss" if metric == "loss" else f"{split} {tables.SIMILARITIES[metric]}"
+        name = (
+            "val loss" if metric == "loss" else f"{split} {tables.SIMILARITIES[metric]}"
+        )
         outcome = verdict(challenger, reference, higher_is_better=metric != "loss")
         groups.setdefault(outcome, []).append(name)
     return groups

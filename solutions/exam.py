@@ -5,7 +5,6 @@ import pandas as pd
 
 from solutions.document import Math, Section, Table, Text, check
 
-
 # Katharopoulos, Vyas, Pappas, Fleuret (2020), the paper this problem follows.
 REFERENCE = (
     "A. Katharopoulos, A. Vyas, N. Pappas, F. Fleuret, *Transformers are RNNs: "
@@ -52,7 +51,8 @@ def state_bytes(state):
     from keras import backend, ops
 
     return sum(
-        int(np.prod(ops.shape(x))) * np.dtype(backend.standardize_dtype(x.dtype)).itemsize
+        int(np.prod(ops.shape(x)))
+        * np.dtype(backend.standardize_dtype(x.dtype)).itemsize
         for x in state
     )
 
@@ -196,7 +196,12 @@ def b4(out_dir, length=48, dim=16, heads=2):
                 f"is smaller than a key/value cache from $t^* = {crossover}$ "
                 "tokens on."
             ),
-            Table(marks, "Marking scheme (10 points)", 6, column_format="p{0.7\\linewidth}r"),
+            Table(
+                marks,
+                "Marking scheme (10 points)",
+                6,
+                column_format="p{0.7\\linewidth}r",
+            ),
         ],
         checks=[
             Text(

@@ -116,7 +116,11 @@ def _markdown_block(block):
     if isinstance(block, Math):
         body = block.latex
         if "&" in body:  # keep the alignment, as LaTeX's align* does
-            body = "\\begin{aligned}\n" + body.replace("\\\\", "\\\\\n") + "\n\\end{aligned}"
+            body = (
+                "\\begin{aligned}\n"
+                + body.replace("\\\\", "\\\\\n")
+                + "\n\\end{aligned}"
+            )
         return "$$\n" + body + "\n$$"
     if isinstance(block, Table):
         frame = block.frame.rename(columns=lambda c: markdown_cell(str(c)))
@@ -211,7 +215,9 @@ def overfull_boxes(log_text, limit_pt=1.0):
     >>> overfull_boxes("Overfull \\hbox (0.5pt too wide) in alignment")
     []
     """
-    return [m.group(0) for m in OVERFULL.finditer(log_text) if float(m.group(1)) > limit_pt]
+    return [
+        m.group(0) for m in OVERFULL.finditer(log_text) if float(m.group(1)) > limit_pt
+    ]
 
 
 def compile_pdf(tex_path, out_dir, source_date_epoch="0", overfull=None):

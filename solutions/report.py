@@ -2,9 +2,17 @@
 
 import os
 
-from solutions import chatbot, exam, sheet_a1, sheet_a2, sheet_b2, traffic
-from solutions.render import compile_pdf, write_report
+from solutions import (
+    chatbot,
+    exam,
+    sheet_a1,
+    sheet_a1_crossover,
+    sheet_a2,
+    sheet_b2,
+    traffic,
+)
 from solutions.document import Text
+from solutions.render import compile_pdf, write_report
 from solutions.runs import find_comparison, find_runs
 from solutions.summary import SUMMARY_NAME, load_summary, write_summary
 from zoo.errors import ZooError
@@ -38,7 +46,9 @@ PROBLEMS = (
 # A group is every problem whose id starts with it ("A1" -> A1.1 ... A1.4;
 # "B1" -> A3/B1), so inserting a problem never shifts another group.
 GROUPS = {
-    group: tuple(p for p in PROBLEMS if p.startswith(group + ".") or group in p.split("/"))
+    group: tuple(
+        p for p in PROBLEMS if p.startswith(group + ".") or group in p.split("/")
+    )
     for group in ("A1", "A3", "B1", "B2")
 }
 
@@ -84,7 +94,7 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
         "A1.1": lambda: sheet_a1.a1_1(out_dir),
         "A1.2": lambda: sheet_a1.a1_2(out_dir),
         "A1.3": lambda: sheet_a1.a1_3(out_dir),
-        "A1.4": lambda: sheet_a1.a1_4(out_dir, bench_dir),
+        "A1.4": lambda: sheet_a1_crossover.a1_4(out_dir, bench_dir),
         "A2": lambda: sheet_a2.a2(out_dir),
         "A3/B1": lambda: chatbot.a3_b1(
             out_dir, chat_runs, chat_problems, comparison, source
@@ -100,7 +110,9 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
     for section in sections:
         for task, problem in RUN_SECTIONS.items():
             if section.id == problem and found[task][0]:
-                section.checks.insert(0, Text(f"Source of the run tables: {sources[task]}."))
+                section.checks.insert(
+                    0, Text(f"Source of the run tables: {sources[task]}.")
+                )
     checks = sum(len(s.verdicts) for s in sections)
     passed = sum(c.passed for s in sections for c in s.verdicts)
     meta = {
@@ -110,7 +122,8 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
         "runs": {
             task: found[task][0]
             for task, problem in RUN_SECTIONS.items()
-            if problem in wanted and not sources[task].startswith("the committed summary")
+            if problem in wanted
+            and not sources[task].startswith("the committed summary")
         },
     }
     return sections, meta

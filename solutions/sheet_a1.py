@@ -1,9 +1,7 @@
 """Sheet A1: softmax attention's cost and its linear (Taylor) approximation."""
 
 import itertools
-import json
 import math
-import os
 import statistics
 import time
 
@@ -45,7 +43,9 @@ def measure_softmax_attention(lengths=(2048, 4096, 8192), dim=128, repeats=3):
     )
     for length, width in shapes:
         q, k, v = (
-            ops.convert_to_tensor(rng.standard_normal((length, width)).astype("float32"))
+            ops.convert_to_tensor(
+                rng.standard_normal((length, width)).astype("float32")
+            )
             for _ in range(3)
         )
 
@@ -432,7 +432,8 @@ def a1_2(out_dir):
                 f"width of zoo's full and symmetric maps, $D = {dim}$",
                 f"{errors['width_full']}, {errors['width_symmetric']}",
                 ", ".join(map(str, feature_counts(dim, 3))),
-                (errors["width_full"], errors["width_symmetric"]) == feature_counts(dim, 3),
+                (errors["width_full"], errors["width_symmetric"])
+                == feature_counts(dim, 3),
             ),
             check(
                 "Taylor vs softmax attention error, scaled / unscaled",
@@ -554,7 +555,9 @@ def a1_3(out_dir):
             ),
         ],
         result=[
-            Text("$Z \\approx \\Delta^{-1}\\Phi(Q)(\\Phi(K)^\\top V)$ in $O(LMD)$ time.")
+            Text(
+                "$Z \\approx \\Delta^{-1}\\Phi(Q)(\\Phi(K)^\\top V)$ in $O(LMD)$ time."
+            )
         ],
         checks=[
             Text(
@@ -597,87 +600,4 @@ def a1_3(out_dir):
                 "{:.1e}",
             ),
         ],  # fmt: skip
-    )
-
-
-def bench_crossovers(bench_dir):
-    """{backend: (non-causal, causal) crossover L} from attention bench JSONs."""
-    found = {}
-    for backend in ("jax", "tensorflow", "torch"):
-        path = os.path.join(bench_dir, f"attention-{backend}.json")
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-            scaling = data["scaling"]
-            found[backend] = {
-                "non-causal": scaling["non_causal"]["crossover_length"],
-                "causal": scaling["causal"]["crossover_length"],
-                "feature_dim": data["config"]["feature_dim"],
-                "head_dim": data["config"]["scaling_dim"]
-                // data["config"]["scaling_heads"],
-            }
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return found
-
-
-def a1_4(out_dir, bench_dir):
-    crossovers = bench_crossovers(bench_dir)
-    checks, verdicts = [], []
-    if crossovers:
-        rows = []
-        for backend, c in crossovers.items():
-            m = 1 + c["feature_dim"] + c["feature_dim"] ** 2
-            rows.append({"backend": backend, "M = 1 + D_f + D_f^2": m,
-                         "crossover L (non-causal)": c["non-causal"],
-                         "crossover L (causal)": c["causal"],
-                         "non-causal / M": round(c["non-causal"] / m, 2)})  # fmt: skip
-            ratio = c["non-causal"] / m
-            verdicts.append(
-                check(
-                    f"{backend}: measured crossover / M",
-                    ratio,
-                    "order 1 (0.1 to 10)",
-                    0.1 <= ratio <= 10,
-                    "{:.2f}",
-                )  # fmt: skip
-            )
-        checks = [
-            Text(
-                "Crossover lengths measured by `python -m zoo.bench attention` "
-                "(committed in `reports/bench/`; Taylor feature dimension $D_f$, "
-                "per-head width $d_h$), against the predicted order $L \\sim M$:"
-            ),
-            Table(
-                pd.DataFrame(rows),
-                "Where linear attention overtakes softmax attention",
-                4,
-            ),
-        ]
-    else:
-        checks = [Text("**No attention benchmark found**: run `make bench`.")]
-    return Section(
-        "A1.4",
-        "When linear attention wins",
-        statement=[
-            Text("Complexity of A1.3 in $L$, $D$ and $M$; when does it beat A1.1?")
-        ],
-        derivation=[
-            Text(
-                "$\\Phi(Q), \\Phi(K)$: $O(LM)$ features (each of the $D^2$ quadratic "
-                "features is one product, $M = 1 + D + D^2$). $\\Phi(K)^\\top V$: "
-                "$M \\cdot L \\cdot D$. $\\Phi(Q)(\\cdot)$: $L \\cdot M \\cdot D$. "
-                "Normalizer: $O(LM)$."
-            ),
-            Math(
-                "T_{\\mathrm{lin}} = O(LMD) = O(LD^3) \\quad\\text{vs}\\quad T_{\\mathrm{soft}} = O(L^2 D)"
-            ),
-            Text(
-                "Linear wins when $LMD < L^2D$, i.e. $L > M \\approx D^2$: the "
-                "crossover is of order $D^2$ (with $D$ the width fed to $\\phi$)."
-            ),
-        ],
-        result=[Text("$O(LD^3)$; better than $O(L^2D)$ once $L \\gtrsim D^2$.")],
-        checks=checks,
-        verdicts=verdicts,
     )

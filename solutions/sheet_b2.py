@@ -141,7 +141,9 @@ def b2_i(out_dir):
     entropy = softmax_entropy()
     figure, axis = figures.new()
     dims = [r["d_h"] for r in entropy]
-    axis.semilogx(dims, [r["scaled"] for r in entropy], "o-", label=r"scaled by $1/\sqrt{d_h}$")
+    axis.semilogx(
+        dims, [r["scaled"] for r in entropy], "o-", label=r"scaled by $1/\sqrt{d_h}$"
+    )
     axis.semilogx(dims, [r["unscaled"] for r in entropy], "s--", label="unscaled")
     axis.axhline(math.log(32), color="gray", lw=0.8, label="uniform (log 32)")
     axis.set_xlabel(r"head width $d_h$")
@@ -345,7 +347,6 @@ def b2_ii(out_dir):
         )[0]
         o, counted = counted_forward(layer, x)
         formula = multiplication_formula(n, d, heads)
-        total = sum(formula.values())
         closed = claimed_total(n, d, heads)
         rows.append({"$N$": n, "$d$": d, "$H$": heads, "counted": sum(counted.values()),
                      "$4Nd^2 + 2N^2d + 2HN^2$": closed,
@@ -371,7 +372,10 @@ def b2_ii(out_dir):
         "B2.ii",
         "Multiplications to compute O",
         statement=[
-            Text(SEE_SETTING + "With $d_h = d/H$, how many multiplications does $O$ take?"),
+            Text(
+                SEE_SETTING
+                + "With $d_h = d/H$, how many multiplications does $O$ take?"
+            ),
         ],
         derivation=[
             Text(
@@ -403,7 +407,10 @@ def b2_ii(out_dir):
             Table(pd.DataFrame(rows), "Counted multiplications against the formula", 6),
             Table(
                 pd.DataFrame(
-                    {"stage": list(stages), "$N=16$, $d=32$, $H=4$": list(stages.values())}
+                    {
+                        "stage": list(stages),
+                        "$N=16$, $d=32$, $H=4$": list(stages.values()),
+                    }
                 ),
                 "Stage by stage (the derivation's per-stage counts)",
                 6,
@@ -487,7 +494,8 @@ def b2_iii(out_dir):
         "Multi-head attention as a sum of low-rank maps",
         statement=[
             Text(
-                SEE_SETTING + "Show $O = \\sum_h \\tilde H_h X W^{(h)}$ for some $\\tilde H_h \\in "
+                SEE_SETTING
+                + "Show $O = \\sum_h \\tilde H_h X W^{(h)}$ for some $\\tilde H_h \\in "
                 "\\mathbb{R}^{N\\times N}$, $W^{(h)} \\in \\mathbb{R}^{d\\times d}$; why "
                 "are the two forms not equivalent (rank of $W^{(h)}$)?"
             ),

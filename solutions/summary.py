@@ -44,7 +44,9 @@ def write_summary(out_dir, runs_by_task, backend_line):
         "backend": backend_line,
         "tasks": {
             task: {
-                model: {key: run[key] for key in ("path", "config", "metrics", "history")}
+                model: {
+                    key: run[key] for key in ("path", "config", "metrics", "history")
+                }
                 for model, run in sorted(runs.items())
             }
             for task, runs in sorted(runs_by_task.items())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from zoo.bench.__main__ import main
-from zoo.bench.attention import _crossover, mha_flops
+from zoo.bench.attention import _crossover, _crossover_is_upper_bound, mha_flops
 
 TINY = [
     "--quick",
@@ -80,6 +80,22 @@ def test_flop_count_and_crossover():
     assert mha_flops(1, 2, 1) == 2 * (4 * 2 + 2 * 4)
     assert _crossover([100, 1000], [1.0, 10.0], [10.0, 1.0]) == 316
     assert _crossover([100, 1000], [1.0, 2.0], [5.0, 5.0]) is None
+    assert not _crossover_is_upper_bound([1.0, 10.0], [10.0, 1.0])
+
+
+def test_crossover_at_the_grid_edge_is_flagged_as_a_bound():
+    # Linear already faster at the shortest length: the crossover is <= 100.
+    assert _crossover([100, 1000], [2.0, 20.0], [1.0, 2.0]) == 100
+    assert _crossover_is_upper_bound([2.0, 20.0], [1.0, 2.0])
+
+
+def test_crossover_is_where_linear_stays_faster():
+    # A noisy early win (at 200) is not the crossover: softmax wins again at
+    # 400; linear is faster from between 400 and 800 on.
+    lengths, softmax = [100, 200, 400, 800], [1.0, 2.0, 4.0, 16.0]
+    linear = [2.0, 1.5, 8.0, 4.0]
+    assert _crossover(lengths, softmax, linear) == round(400 * 2 ** (1 / 3))
+    assert not _crossover_is_upper_bound(softmax, linear)
 
 
 def test_lstm_bench_writes_json(tmp_path):

@@ -7,7 +7,6 @@ their own files (test_b3.py, test_a1_4.py); A3/B1's are in test_solutions.py
 (test_chatbot_checks_fail_on_a_wrong_kept_epoch_or_similarity).
 """
 
-import numpy as np
 import pytest
 
 from solutions import exam, sheet_a1, sheet_b2
@@ -86,7 +85,9 @@ def test_b2_ii_a_wrong_count_fails(tmp_path, monkeypatch):
     assert sheet_b2.b2_ii(str(tmp_path)).passed
     # Forgetting the output projection: 3Nd^2 instead of 4Nd^2.
     monkeypatch.setattr(
-        sheet_b2, "claimed_total", lambda n, d, h: 3 * n * d * d + 2 * n * n * d + 2 * h * n * n
+        sheet_b2,
+        "claimed_total",
+        lambda n, d, h: 3 * n * d * d + 2 * n * n * d + 2 * h * n * n,
     )
     assert_fails_visibly(sheet_b2.b2_ii(str(tmp_path)))
 

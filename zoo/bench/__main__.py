@@ -119,6 +119,7 @@ def build_attention_config(args):
             scaling_dim=64,
             scaling_heads=2,
             scaling_repeats=2,
+            short_repeats=2,
             sgemm_sizes=(256, 512),
         )
     overrides = {
