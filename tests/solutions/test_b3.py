@@ -140,7 +140,11 @@ def test_old_runs_degrade_to_one_line(runs, tmp_path):
     assert "optimizer not recorded" in md  # no model.keras in these runs
 
 
-def test_b3_from_the_command_line(runs_dir, tmp_path):
+def test_b3_from_the_command_line(runs_dir, tmp_path, monkeypatch):
+    from solutions import report
+
+    # A checkout without the committed reports/runs.json to fall back to.
+    monkeypatch.setattr(report, "COMMITTED_SUMMARY", str(tmp_path / "absent.json"))
     out = tmp_path / "out"
     argv = ["--runs", str(runs_dir), "--out", str(out), "--formats", "md",
             "--only", "B3"]  # fmt: skip

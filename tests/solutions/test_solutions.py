@@ -196,7 +196,40 @@ def test_chatbot_checks_fail_on_a_wrong_kept_epoch_or_similarity(tmp_path):
     assert "\\textbf{FAILED}" in render([section], meta, "tex")
 
 
-def test_report_from_runs_states_gaps_and_bad_input(tmp_path, capsys):
+@pytest.fixture
+def no_committed_summary(monkeypatch, tmp_path):
+    """A checkout without reports/runs.json: runs come from --runs only."""
+    from solutions import report
+
+    monkeypatch.setattr(report, "COMMITTED_SUMMARY", str(tmp_path / "absent.json"))
+
+
+def test_report_falls_back_to_the_summary_and_names_it(tmp_path, monkeypatch):
+    from solutions import report
+
+    runs = tmp_path / "runs"
+    write_fake_runs(runs)
+    first = tmp_path / "first"
+    argv = ["--formats", "md", "--only", "A3/B1", "--bench", str(tmp_path / "none")]
+    assert main(["--runs", str(runs), "--out", str(first), *argv]) == 0
+    text = (first / "solutions.md").read_text()
+    assert f"Source of the run tables: runs under `{runs}`" in text
+    summary = json.loads((first / "runs.json").read_text())
+    assert list(summary["tasks"]) == ["chatbot"]
+    assert summary["tasks"]["chatbot"]["lstm"]["metrics"]["best_epoch"] == 2
+    # A fresh clone: no runs; the tables come from the summary, which says so.
+    monkeypatch.setattr(report, "COMMITTED_SUMMARY", str(first / "runs.json"))
+    second = tmp_path / "second"
+    assert main(["--runs", str(tmp_path / "none"), "--out", str(second), *argv]) == 0
+    text = (second / "solutions.md").read_text()
+    assert "Source of the run tables: the committed summary" in text
+    assert "| lstm " in text and "No chatbot runs found" not in text
+    assert not (second / "runs.json").exists()  # never a summary of the summary
+
+
+def test_report_from_runs_states_gaps_and_bad_input(
+    tmp_path, capsys, no_committed_summary
+):
     runs = tmp_path / "runs"
     write_fake_runs(runs)
     out = tmp_path / "out"
