@@ -2,8 +2,6 @@
 
 import itertools
 import math
-import statistics
-import time
 
 import numpy as np
 import pandas as pd
@@ -22,25 +20,21 @@ def _ops():
 CLAIMED_EXPONENTS = {"L": 2, "D": 1}
 
 
-def measure_softmax_attention(lengths=(2048, 4096, 8192), dim=128, repeats=3):
-    """Median seconds of Z = softmax(Q K^T) V per length (keras.ops, this backend).
+def measure_softmax_attention(shapes, repeats=3):
+    """Median seconds of Z = softmax(Q K^T) V per shape (keras.ops, this backend).
 
     Args:
-        lengths: the sequence lengths L (one width), or
-        dim: an int width D, or a tuple of widths (then `lengths` holds one L).
+        shapes: list of (L, D).
+        repeats: timed calls per shape, after one warm-up (compilation).
 
     Returns:
-        (rows, slope): list of (L or D, seconds) and the least-squares slope
-        of log(seconds) against log(L or D).
+        list of float, one median per shape.
     """
+    from zoo.bench.runners import timed_median
+
     ops = _ops()
     rng = np.random.default_rng(0)
-    rows = []
-    shapes = (
-        [(length, dim) for length in lengths]
-        if isinstance(dim, int)
-        else [(lengths[0], width) for width in dim]
-    )
+    seconds = []
     for length, width in shapes:
         q, k, v = (
             ops.convert_to_tensor(
@@ -53,15 +47,8 @@ def measure_softmax_attention(lengths=(2048, 4096, 8192), dim=128, repeats=3):
             z = ops.matmul(ops.softmax(ops.matmul(q, ops.transpose(k)), axis=-1), v)
             return ops.convert_to_numpy(z[:1, :1])  # waits for the result
 
-        attention()  # warm-up (compilation)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            attention()
-            times.append(time.perf_counter() - start)
-        varied = length if isinstance(dim, int) else width
-        rows.append((varied, statistics.median(times)))
-    return rows, fit_slope(rows)
+        seconds.append(timed_median(attention, repeats)[0])
+    return seconds
 
 
 def fit_slope(rows):
@@ -71,9 +58,19 @@ def fit_slope(rows):
     return float(np.polyfit(x, y, 1)[0])
 
 
-def a1_1(out_dir, dim=128, widths=(256, 512, 1024, 2048), fixed_length=1024):
-    rows, slope = measure_softmax_attention(dim=dim)
-    width_rows, width_slope = measure_softmax_attention((fixed_length,), widths)
+def a1_1(
+    out_dir,
+    dim=128,
+    lengths=(2048, 4096, 8192),
+    widths=(256, 512, 1024, 2048),
+    fixed_length=1024,
+):
+    seconds = measure_softmax_attention(
+        [(n, dim) for n in lengths] + [(fixed_length, w) for w in widths]
+    )
+    rows = list(zip(lengths, seconds[: len(lengths)], strict=True))
+    width_rows = list(zip(widths, seconds[len(lengths) :], strict=True))
+    slope, width_slope = fit_slope(rows), fit_slope(width_rows)
     figure, (by_length, by_width) = figures.plt.subplots(
         1, 2, figsize=(6.4, 3.0), layout="constrained"
     )
