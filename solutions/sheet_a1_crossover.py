@@ -19,6 +19,7 @@ import pandas as pd
 
 from solutions import figures
 from solutions.document import Figure, Math, Section, Table, Text, check
+from solutions.sheet_a1 import feature_counts
 
 BACKENDS = ("jax", "tensorflow", "torch")
 FORMS = ("non_causal", "causal")
@@ -37,8 +38,8 @@ LONG_LENGTH = 2048
 
 
 def taylor_width(feature_dim):
-    """M of the second-order Taylor map: 1 + D + D^2 (full outer product)."""
-    return 1 + feature_dim + feature_dim**2
+    """M of the second-order Taylor map: 1 + D + D^2 (full outer product, A1.2)."""
+    return feature_counts(feature_dim, 3)[0]
 
 
 def widths(config):
@@ -117,6 +118,17 @@ def softmax_skips_masked(backend):
 # -- what the counts and the timings say ------------------------------------
 
 
+def _sign_change(gap, lo, hi, steps=200):
+    """The L in [lo, hi] where `gap` turns positive, bisecting log L.
+
+    `gap(lo) <= 0 < gap(hi)` is the caller's to ensure.
+    """
+    for _ in range(steps):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if gap(mid) <= 0 else (lo, mid)
+    return math.sqrt(lo * hi)
+
+
 def counted_crossover(w, causal=False, skips_masked=False):
     """Where softmax_flops - linear_flops turns positive, by bisection."""
 
@@ -128,10 +140,7 @@ def counted_crossover(w, causal=False, skips_masked=False):
     lo, hi = float(w["C"] if causal else 1), 1e7
     if gap(lo) > 0 or gap(hi) <= 0:
         return None
-    for _ in range(200):
-        mid = math.sqrt(lo * hi)
-        lo, hi = (mid, hi) if gap(mid) <= 0 else (lo, mid)
-    return math.sqrt(lo * hi)
+    return _sign_change(gap, lo, hi)
 
 
 def measured_crossover(rows):
@@ -183,11 +192,7 @@ def model_crossover(fit_softmax, fit_linear, softmax_count, linear_count):
     if below[-1] or not any(below):
         return None
     last = max(i for i, b in enumerate(below) if b)
-    lo, hi = grid[last], grid[last + 1]
-    for _ in range(100):
-        mid = math.sqrt(lo * hi)
-        lo, hi = (mid, hi) if gap(mid) <= 0 else (lo, mid)
-    return math.sqrt(lo * hi)
+    return _sign_change(gap, grid[last], grid[last + 1], steps=100)
 
 
 def causal_softmax_ratio(rows_non_causal, rows_causal, shortest=LONG_LENGTH):
@@ -516,7 +521,7 @@ def _tables(results):
             "them, over without) and the rest (measured over the fitted "
             "curves' crossover: what $a + F/R$ misses):"
         ),
-        Table(pd.DataFrame(parts), "Measured / L* in three factors"),
+        Table(pd.DataFrame(parts), "Measured / $L^*$ in three factors"),
     ]
 
 
@@ -604,9 +609,9 @@ def _verdicts(bench, results):
             width = get_feature_map("taylor").output_dim(w["D_f"])
             verdicts.append(
                 check(
-                    f"width M of the bench's taylor map (D_f = {w['D_f']})",
+                    f"width $M$ of the bench's taylor map ($D_f = {w['D_f']}$)",
                     width,
-                    f"1 + D_f + D_f^2 = {w['M']}",
+                    f"$1 + D_f + D_f^2 = {w['M']}$",
                     width == w["M"],
                     "{:d}",
                 )  # fmt: skip
@@ -621,9 +626,9 @@ def _verdicts(bench, results):
             )  # fmt: skip
             verdicts.append(
                 check(
-                    f"L where the flop counts meet ({what}; bisection)",
+                    f"$L$ where the flop counts meet ({what}; bisection)",
                     "none" if counted is None else counted,
-                    f"L* = {r['predicted']:.1f}",
+                    f"$L^* = {r['predicted']:.1f}$",
                     counted is not None
                     and abs(counted - r["predicted"]) <= 1e-6 * counted,
                     "{:.1f}",
@@ -634,7 +639,7 @@ def _verdicts(bench, results):
             check(
                 f"{backend}, {FORM_NAMES[form]}: measured crossover",
                 _bounded(r, r["measured"]),
-                f"fit a + F/R: {_number(r['model'])} (within ×{MODEL_FACTOR:g})",
+                f"fit $a + F/R$: {_number(r['model'])} (within ×{MODEL_FACTOR:g})",
                 _within(r, r["model"], MODEL_FACTOR),
             )  # fmt: skip
         )
@@ -657,8 +662,8 @@ def _verdicts(bench, results):
         claim, other = expected(skips), expected(not skips)
         verdicts.append(
             check(
-                f"{backend}: causal / non-causal softmax time, median L ≥ "
-                f"{LONG_LENGTH}",
+                f"{backend}: causal / non-causal softmax time, median "
+                f"$L \\ge {LONG_LENGTH}$",
                 ratio,
                 f"{claim:.2f} ({'masked half skipped' if skips else 'all scores'}"
                 f"; nearer than {other:.2f})",
