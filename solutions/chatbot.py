@@ -6,6 +6,7 @@ import pandas as pd
 
 from solutions import chatbot_tables as tables
 from solutions.document import Math, Section, Table, Text, check, missing_runs
+from solutions.runs import kept_epoch
 from zoo import metrics
 
 COMMAND = "python -m zoo.train  (or: python -m solutions --train-quick)"
@@ -24,10 +25,8 @@ def _kept_epoch_checks(model, run):
     checks = []
     rule = metrics.get("kept_epoch_rule", "min val_loss")
     mode, column = rule.split(" ", 1)
-    values = [float(r[column]) for r in history if column in r]
-    if values:
-        pick = min if mode == "min" else max
-        best = 1 + values.index(pick(values))
+    best = kept_epoch(history, column, min if mode == "min" else max)
+    if best is not None:
         checks.append(check(f"{model}: kept epoch = {rule} over history.csv",
                             metrics.get("best_epoch"), best,
                             metrics.get("best_epoch") == best, "{}"))  # fmt: skip

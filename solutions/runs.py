@@ -64,6 +64,26 @@ def find_runs(runs_dir, task):
     return runs, problems
 
 
+def kept_epoch(history, column, pick):
+    """The epoch (from 1) a keep-the-best rule picks from history.csv rows.
+
+    Args:
+        history: list of dict rows of history.csv.
+        column: str, e.g. "val_loss".
+        pick: `min` or `max`.
+
+    Returns:
+        int, or None when no row has `column`.
+
+    Example:
+    >>> kept_epoch([{"val_loss": "3"}, {"val_loss": "2.5"}, {"val_loss": "2.7"}],
+    ...            "val_loss", min)
+    2
+    """
+    values = [float(row[column]) for row in history if column in row]
+    return 1 + values.index(pick(values)) if values else None
+
+
 def find_comparison(runs_dir, fallback):
     """The newest `comparison.json` under `runs_dir`, else `fallback`'s.
 

@@ -15,13 +15,21 @@ import zipfile
 import pandas as pd
 
 from solutions.document import Figure, Math, Section, Table, Text, check, missing_runs
+from solutions.runs import kept_epoch
 
 COMMAND = "python -m zoo.train traffic"
 PLAIN = "lstm"  # the sheet's model
-SHORT = {"persistence": "persist.", "seasonal-naive": "seas. naive",
-         "historical-average": "hist. avg"}  # fmt: skip
-DCRNN_REFERENCE = pd.DataFrame({"model": ["historical average", "FC-LSTM", "DCRNN"],
-                                "MAE (mph)": [4.16, 3.44, 2.77]})  # fmt: skip
+SHORT = {
+    "persistence": "persist.",
+    "seasonal-naive": "seas. naive",
+    "historical-average": "hist. avg",
+}
+DCRNN_REFERENCE = pd.DataFrame(
+    {
+        "model": ["historical average", "FC-LSTM", "DCRNN"],
+        "MAE (mph)": [4.16, 3.44, 2.77],
+    }
+)
 # Claims of the derivation, each checked against the data or the runs.
 READING_HOURS = (6, 19)  # embedded data: whole hours 06:00 to 19:00 every day
 HORIZON_FREE = ("seasonal-naive", "historical-average")  # ignore the step ahead
@@ -47,7 +55,9 @@ def target_hours(step, lookback, horizon, hours=READING_HOURS):
 
 def common_hours(lookback, horizon, hours=READING_HOURS):
     """(first, last) hour that every step reaches: step H's first, step 1's last."""
-    last_step, first_step = (target_hours(s, lookback, horizon, hours) for s in (horizon, 1))  # fmt: skip
+    last_step, first_step = (
+        target_hours(s, lookback, horizon, hours) for s in (horizon, 1)
+    )
     return last_step[0], first_step[1]
 
 
@@ -82,7 +92,9 @@ def _fresh(run):
     """Whether metrics.json has the validation, per-hour and common-target
     fields (none when no target is common to all steps)."""
     metrics = run["metrics"]
-    return "val_results" in metrics and bool(metrics.get("common_hours", {}).get("test"))  # fmt: skip
+    return "val_results" in metrics and bool(
+        metrics.get("common_hours", {}).get("test")
+    )
 
 
 def _data_facts(config):
@@ -125,9 +137,17 @@ def _model(run):
     from zoo.train.traffic_task import TrafficTask
 
     c, metrics = run["config"], run["metrics"]
-    model = build_forecaster(c["model"], c["lookback"], c["horizon"], NUM_FEATURES, c["units"])  # fmt: skip
-    rows = [{"layer": type(layer).__name__, "units": getattr(layer, "units", ""),
-             "parameters": layer.count_params()} for layer in model.layers[1:]]  # fmt: skip
+    model = build_forecaster(
+        c["model"], c["lookback"], c["horizon"], NUM_FEATURES, c["units"]
+    )
+    rows = [
+        {
+            "layer": type(layer).__name__,
+            "units": getattr(layer, "units", ""),
+            "parameters": layer.count_params(),
+        }
+        for layer in model.layers[1:]
+    ]
     name, rate = _optimizer(run)
     optimizer = f"{name}, learning rate {rate:g}" if name else "not recorded"
     loss = metrics.get("loss", TrafficTask.loss_label)
@@ -162,53 +182,98 @@ def _findings(results, val, networks, baselines, plain, counts, span):
         return f"{abs(change):.1f}% {'lower' if change >= 0 else 'higher'}"
 
     sheet = " (the plain LSTM, the sheet's model)" if best_net == PLAIN else ""
-    texts = [f"Chosen on the validation split: **{best_net}**{sheet} among the networks (validation MAE {val[best_net]:.3f} s) and **{_name(best_base)}** among the baselines ({val[best_base]:.3f} s). On test, {best_net} scores {mae[best_net]:.3f} s against {mae[best_base]:.3f} s for {_name(best_base)}: {percent(best_net)}."]  # fmt: skip
+    texts = [
+        f"Chosen on the validation split: **{best_net}**{sheet} among the networks (validation MAE {val[best_net]:.3f} s) and **{_name(best_base)}** among the baselines ({val[best_base]:.3f} s). On test, {best_net} scores {mae[best_net]:.3f} s against {mae[best_base]:.3f} s for {_name(best_base)}: {percent(best_net)}."
+    ]
     if plain != best_net:
-        texts.append(f"The plain `{plain}` (the sheet's model) scores {mae[plain]:.3f} s on test, {percent(plain)} than {_name(best_base)}.")  # fmt: skip
+        texts.append(
+            f"The plain `{plain}` (the sheet's model) scores {mae[plain]:.3f} s on test, {percent(plain)} than {_name(best_base)}."
+        )
     test_best = min(baselines, key=mae.get)
     if test_best != best_base:
-        texts[-1] += f" The {_name(test_best)} does better on test ({mae[test_best]:.3f} s; `{plain}` is {percent(plain, test_best)}) but was not chosen: the choice is made on validation."  # fmt: skip
+        texts[-1] += (
+            f" The {_name(test_best)} does better on test ({mae[test_best]:.3f} s; `{plain}` is {percent(plain, test_best)}) but was not chosen: the choice is made on validation."
+        )
     fair = {n: r["mae_per_step_common"] for n, r in results.items()}
     raw = {n: r["mae_per_step"] for n, r in results.items()}
     steps, args = range(len(fair[plain])), (networks, baselines, plain)
-    verdicts = {k: [_step_verdict(v, s, *args) for s in steps] for k, v in (("fair", fair), ("raw", raw))}  # fmt: skip
+    verdicts = {
+        k: [_step_verdict(v, s, *args) for s in steps]
+        for k, v in (("fair", fair), ("raw", raw))
+    }
     said = "; ".join(f"step {s + 1}: {verdicts['fair'][s][1]}" for s in steps)
     texts.append(f"Per step, on the same targets ({_span(span)}): {said}.")
     differ = [s for s in steps if verdicts["fair"][s][0] != verdicts["raw"][s][0]]
     if differ:
         said = "; ".join(f"step {s + 1}: {verdicts['raw'][s][1]}" for s in differ)
-        texts.append(f"Pooled over all targets instead, each step at its own hours, the verdict would differ at {said}.")  # fmt: skip
+        texts.append(
+            f"Pooled over all targets instead, each step at its own hours, the verdict would differ at {said}."
+        )
     hours = sorted(counts, key=int)
     per_hour = {n: r["mae_per_hour"] for n, r in results.items()}
     worst = max(hours, key=lambda h: per_hour[plain][h])
     reach = [str(s + 1) for s, n in enumerate(counts[worst]) if n]
     reach = f"step {reach[0]} only" if len(reach) == 1 else f"steps {', '.join(reach)}"
-    lose = {b: [h for h in hours if per_hour[b][h] < per_hour[plain][h]] for b in baselines}  # fmt: skip
+    lose = {
+        b: [h for h in hours if per_hour[b][h] < per_hour[plain][h]] for b in baselines
+    }
     wins = ", ".join(h for h in hours if not any(h in v for v in lose.values()))
     lost = "; ".join(f"{_name(b)} at {', '.join(v)} h" for b, v in lose.items() if v)
-    lost = f"the baselines beat it as follows: {lost}" if lost else "no baseline beats it at any hour"  # fmt: skip
+    lost = (
+        f"the baselines beat it as follows: {lost}"
+        if lost
+        else "no baseline beats it at any hour"
+    )
     wins = f"at {wins} h" if wins else "at no hour"
-    texts.append(f"By hour, `{plain}` errs most at {int(worst):02d}:00 ({per_hour[plain][worst]:.2f} s; targets of {reach}). It beats every baseline {wins}; {lost}.")  # fmt: skip
+    texts.append(
+        f"By hour, `{plain}` errs most at {int(worst):02d}:00 ({per_hour[plain][worst]:.2f} s; targets of {reach}). It beats every baseline {wins}; {lost}."
+    )
     free = next((b for b in reversed(HORIZON_FREE) if b in results), None)
     if free:
         shown = [", ".join(f"{v:.2f}" for v in d[free]) for d in (raw, fair)]
-        texts.append(f"The {_name(free)} ignores the step, yet pooled over all targets its MAE per step reads {shown[0]} s; on the common targets it is {shown[1]} s: the rise is the hour mix.")  # fmt: skip
+        texts.append(
+            f"The {_name(free)} ignores the step, yet pooled over all targets its MAE per step reads {shown[0]} s; on the common targets it is {shown[1]} s: the rise is the hour mix."
+        )
     return [Text(t) for t in texts], best_net
 
 
 def _tables(results, networks, baselines, plain, counts, span):
     """The per-step table on common targets and the per-hour tables."""
     label = {n: n if n in networks else f"{_name(n)} (baseline)" for n in results}
-    steps = pd.DataFrame([{"forecaster": label[n], **{f"step {s + 1}": v for s, v in enumerate(r["mae_per_step_common"])}} for n, r in results.items()])  # fmt: skip
-    blocks = [Table(steps, f"Test MAE (s) per step on the targets common to all steps ({_span(span)})")]  # fmt: skip
+    steps = pd.DataFrame(
+        [
+            {
+                "forecaster": label[n],
+                **{f"step {s + 1}": v for s, v in enumerate(r["mae_per_step_common"])},
+            }
+            for n, r in results.items()
+        ]
+    )
+    blocks = [
+        Table(
+            steps,
+            f"Test MAE (s) per step on the targets common to all steps ({_span(span)})",
+        )
+    ]
     hours = sorted(counts, key=int)
     reach = [[s + 1 for s, n in enumerate(counts[h]) if n] for h in hours]
-    first = {"hour": [f"{int(h):02d}" for h in hours],
-             "steps": [f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in reach]}  # fmt: skip
+    first = {
+        "hour": [f"{int(h):02d}" for h in hours],
+        "steps": [f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in reach],
+    }
     others = [n for n in networks if n != plain]  # 4 at most in the registry
-    for i, group in enumerate([[plain, *baselines], others] if others else [[plain, *baselines]]):  # fmt: skip
-        columns = {SHORT.get(n, n): [results[n]["mae_per_hour"][h] for h in hours] for n in group}  # fmt: skip
-        caption = "The same for the other networks" if i else "Test MAE (s) by hour of the target, pooled over the steps that reach it"  # fmt: skip
+    for i, group in enumerate(
+        [[plain, *baselines], others] if others else [[plain, *baselines]]
+    ):
+        columns = {
+            SHORT.get(n, n): [results[n]["mae_per_hour"][h] for h in hours]
+            for n in group
+        }
+        caption = (
+            "The same for the other networks"
+            if i
+            else "Test MAE (s) by hour of the target, pooled over the steps that reach it"
+        )
         blocks.append(Table(pd.DataFrame({**first, **columns}), caption))
     return blocks
 
@@ -234,16 +299,51 @@ def _fresh_part(runs, ref, config):
     if config.get("data") is None:  # the hour claims are about the embedded data
         hours = [[int(h) for h in counts if counts[h][s]] for s in range(horizon)]
         seen = ", ".join(_span((min(h), max(h))) for h in hours)
-        claimed = ", ".join(_span(target_hours(s + 1, lookback, horizon)) for s in range(horizon))  # fmt: skip
+        claimed = ", ".join(
+            _span(target_hours(s + 1, lookback, horizon)) for s in range(horizon)
+        )
         common = common_hours(lookback, horizon)
-        checks.append(check("hours of the test targets, step by step", seen, claimed, seen == claimed))  # fmt: skip
-        checks.append(check("hours of the targets common to all steps", _span(span), _span(common), span == common))  # fmt: skip
+        checks.append(
+            check(
+                "hours of the test targets, step by step",
+                seen,
+                claimed,
+                seen == claimed,
+            )
+        )
+        checks.append(
+            check(
+                "hours of the targets common to all steps",
+                _span(span),
+                _span(common),
+                span == common,
+            )
+        )
     fair = [results[b]["mae_per_step_common"] for b in HORIZON_FREE if b in results]
     spread = max(max(v) - min(v) for v in fair)
-    checks.append(check(f"spread over the steps of the common-target MAE of {', '.join(map(_name, HORIZON_FREE))}", spread, "0 (< 1e-3): they ignore the step", spread < 1e-3, "{:.1e}"))  # fmt: skip
+    checks.append(
+        check(
+            f"spread over the steps of the common-target MAE of {', '.join(map(_name, HORIZON_FREE))}",
+            spread,
+            "0 (< 1e-3): they ignore the step",
+            spread < 1e-3,
+            "{:.1e}",
+        )
+    )
     totals = {h: sum(n) for h, n in counts.items()}
-    gap = max(abs(pooled_mae(results[n]["mae_per_hour"], totals) - results[n]["mae"]) for n in [ref, *baselines])  # fmt: skip
-    checks.append(check(f"max over the {ref} run of MAE pooled from the hours minus the overall MAE", gap, "0 (< 1e-3)", gap < 1e-3, "{:.1e}"))  # fmt: skip
+    gap = max(
+        abs(pooled_mae(results[n]["mae_per_hour"], totals) - results[n]["mae"])
+        for n in [ref, *baselines]
+    )
+    checks.append(
+        check(
+            f"max over the {ref} run of MAE pooled from the hours minus the overall MAE",
+            gap,
+            "0 (< 1e-3)",
+            gap < 1e-3,
+            "{:.1e}",
+        )
+    )
     return texts, _tables(results, *args), checks, val, best
 
 
@@ -252,10 +352,17 @@ def _overview(runs, ref, val):
     results = dict(runs[ref]["metrics"]["results"])
     results.update({n: runs[n]["metrics"]["results"][n] for n in runs})
     order = sorted(runs) + [n for n in results if n not in runs]
-    rows = [{"forecaster": n if n in runs else f"{_name(n)} (baseline)",
-             "val MAE": val.get(n), "test MAE": results[n]["mae"],
-             "RMSE": results[n]["rmse"], "MAPE (%)": results[n]["mape"]} for n in order]  # fmt: skip
-    caption = "Seconds (MAPE in %); the validation MAE picks the best, the test columns report"  # fmt: skip
+    rows = [
+        {
+            "forecaster": n if n in runs else f"{_name(n)} (baseline)",
+            "val MAE": val.get(n),
+            "test MAE": results[n]["mae"],
+            "RMSE": results[n]["rmse"],
+            "MAPE (%)": results[n]["mape"],
+        }
+        for n in order
+    ]
+    caption = "Seconds (MAPE in %); the validation MAE picks the best, the test columns report"
     return Table(pd.DataFrame(rows).astype(object), caption)
 
 
@@ -264,12 +371,19 @@ def _kept_epoch_check(runs):
     column, pick = KEPT_EPOCH
     found = {}
     for model, run in sorted(runs.items()):
-        values = [float(row[column]) for row in run["history"] if column in row]
-        if values:
-            found[model] = 1 + values.index(pick(values))
+        epoch = kept_epoch(run["history"], column, pick)
+        if epoch is not None:
+            found[model] = epoch
     kept = {m: runs[m]["metrics"].get("best_epoch") for m in found}
-    kept_text, found_text = (", ".join(f"{m} {e}" for m, e in d.items()) for d in (kept, found))  # fmt: skip
-    return check(f"kept epoch = {pick.__name__} {column} over history.csv", kept_text, found_text, kept == found)  # fmt: skip
+    kept_text, found_text = (
+        ", ".join(f"{m} {e}" for m, e in d.items()) for d in (kept, found)
+    )
+    return check(
+        f"kept epoch = {pick.__name__} {column} over history.csv",
+        kept_text,
+        found_text,
+        kept == found,
+    )
 
 
 def _derivation(config, facts, model_blocks):
@@ -311,35 +425,60 @@ def b3(out_dir, runs, problems):
     facts = _data_facts(config)
     if facts:
         first, last = READING_HOURS
-        seen = f"{facts['hours'][0]:02d}–{facts['hours'][1]:02d} h, {facts['per_day']} a day, {facts['whole']}"  # fmt: skip
+        seen = f"{facts['hours'][0]:02d}–{facts['hours'][1]:02d} h, {facts['per_day']} a day, {facts['whole']}"
         claim = f"{first:02d}–{last:02d} h, {last - first + 1} a day, whole hours"
-        verdicts.append(check("readings of the embedded data", seen, claim, seen == claim))  # fmt: skip
+        verdicts.append(
+            check("readings of the embedded data", seen, claim, seen == claim)
+        )
     if runs:
         model_blocks, counted = _model(runs[ref])
         if config["model"] == PLAIN:
             claimed = lstm_parameters(NUM_FEATURES, config["units"], config["horizon"])
-            verdicts.append(check("parameters of the LSTM, counted by Keras", counted, claimed, counted == claimed, "{:,}"))  # fmt: skip
+            verdicts.append(
+                check(
+                    "parameters of the LSTM, counted by Keras",
+                    counted,
+                    claimed,
+                    counted == claimed,
+                    "{:,}",
+                )
+            )
         val, best, blocks = {}, ref, []
         if fresh:
             result, blocks, more, val, best = _fresh_part(fresh, ref, config)
             verdicts += more
-        intro = f"Seconds per segment, masked metrics; the baselines are those of the `{ref}` run, on the same windows."  # fmt: skip
+        intro = f"Seconds per segment, masked metrics; the baselines are those of the `{ref}` run, on the same windows."
         checks += [Text(intro), _overview(runs, ref, val), *blocks]
         stale = ", ".join(sorted(set(runs) - set(fresh)))
         if stale:
-            checks.append(Text(f"**Missing:** the runs of {stale} predate the validation and per-hour metrics (no `val_results` or `common_hours` in metrics.json), so they are left out of the choice and of the per-step and per-hour tables; produce them with `{COMMAND} --model NAME` and generate the report again."))  # fmt: skip
-        checks.append(Table(DCRNN_REFERENCE, "DCRNN paper, METR-LA, 15 min (a DIFFERENT dataset and unit, reference only)"))  # fmt: skip
+            checks.append(
+                Text(
+                    f"**Missing:** the runs of {stale} predate the validation and per-hour metrics (no `val_results` or `common_hours` in metrics.json), so they are left out of the choice and of the per-step and per-hour tables; produce them with `{COMMAND} --model NAME` and generate the report again."
+                )
+            )
+        checks.append(
+            Table(
+                DCRNN_REFERENCE,
+                "DCRNN paper, METR-LA, 15 min (a DIFFERENT dataset and unit, reference only)",
+            )
+        )
         source = os.path.join(runs[best]["path"], "figures", "forecast.png")
         if os.path.isfile(source):
             os.makedirs(os.path.join(out_dir, "figures"), exist_ok=True)
             shutil.copyfile(source, os.path.join(out_dir, "figures", "b3_forecast.png"))
-            checks.append(Figure("b3_forecast", f"{best}: test forecasts, one segment, 1 step ahead", png_only=True))  # fmt: skip
+            checks.append(
+                Figure(
+                    "b3_forecast",
+                    f"{best}: test forecasts, one segment, 1 step ahead",
+                    png_only=True,
+                )
+            )
         verdicts.append(_kept_epoch_check(runs))
     else:
         checks.append(missing_runs("traffic", COMMAND))
     checks += [Text(f"Note: {p}") for p in problems]
-    statement = "Each time interval of a highway section has the average travel time through it. Predict future travel times with a recurrent network (LSTM) and evaluate against simple baselines."  # fmt: skip
-    missing = f"No result: no run holds validation and per-hour metrics; produce one with `{COMMAND}`."  # fmt: skip
+    statement = "Each time interval of a highway section has the average travel time through it. Predict future travel times with a recurrent network (LSTM) and evaluate against simple baselines."
+    missing = f"No result: no run holds validation and per-hour metrics; produce one with `{COMMAND}`."
     return Section(
         "B3",
         "Forecasting travel times with an LSTM",
