@@ -73,7 +73,7 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
     """(sections, meta) for the wanted problem ids."""
     from zoo.runtime import describe
 
-    found, sources = {}, {}
+    found, sources, from_summary = {}, {}, set()
     for task in RUN_SECTIONS:
         found[task] = find_runs(runs_dir, task)
         sources[task] = f"runs under `{runs_dir}` (the newest run of each model)"
@@ -81,6 +81,7 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
             runs, source = load_summary(COMMITTED_SUMMARY, task)
             if runs:
                 found[task], sources[task] = (runs, []), source
+                from_summary.add(task)
     chat_runs, chat_problems = found["chatbot"]
     traffic_runs, traffic_problems = found["traffic"]
     comparison, source = find_comparison(runs_dir, COMMITTED_COMPARISON)
@@ -122,8 +123,7 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
         "runs": {
             task: found[task][0]
             for task, problem in RUN_SECTIONS.items()
-            if problem in wanted
-            and not sources[task].startswith("the committed summary")
+            if problem in wanted and task not in from_summary
         },
     }
     return sections, meta

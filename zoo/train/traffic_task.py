@@ -54,13 +54,15 @@ def common_targets(window_set):
     return common & ~np.isnan(window_set.target_seconds)
 
 
-def hour_report(window_set, forecasts, common):
+def hour_report(window_set, forecasts, common, hours=None):
     """MAE by target hour of day, by (hour, step) and per step on `common`.
 
     Args:
         window_set: `zoo.data.windows.WindowSet` (targets in seconds).
         forecasts: (N, H) seconds.
         common: (N, H) bool from `common_targets`.
+        hours: (N, H) target hours from `hour_of_day`, or None to compute
+            them (pass them when reporting several forecasters of a split).
 
     Returns:
         dict (JSON-ready, 4 decimals, None where no target): `mae_per_hour`
@@ -69,7 +71,8 @@ def hour_report(window_set, forecasts, common):
     """
     error = np.abs(np.asarray(forecasts, dtype="float64") - window_set.target_seconds)
     present = ~np.isnan(window_set.target_seconds)
-    hours = hour_of_day(window_set.target_times)
+    if hours is None:
+        hours = hour_of_day(window_set.target_times)
     steps = np.broadcast_to(np.arange(error.shape[1]), error.shape)
 
     def mean(mask):
@@ -88,10 +91,14 @@ def hour_report(window_set, forecasts, common):
     }
 
 
-def hour_counts(window_set):
-    """{hour: [number of present targets at step 1..H]} of one split."""
+def hour_counts(window_set, hours=None):
+    """{hour: [number of present targets at step 1..H]} of one split.
+
+    `hours`: the split's target hours from `hour_of_day`, or None to compute them.
+    """
     present = ~np.isnan(window_set.target_seconds)
-    hours = hour_of_day(window_set.target_times)
+    if hours is None:
+        hours = hour_of_day(window_set.target_times)
     return {
         str(int(h)): [int(n) for n in ((hours == h) & present).sum(0)]
         for h in np.unique(hours[present])
@@ -183,18 +190,20 @@ class TrafficTask:
             forecasts = {config.model: data.scaler.inverse(scaled, part.series)}
             forecasts.update(all_baselines(part, data.frame, data.train_end))
             common = common_targets(part)
+            hours = hour_of_day(part.target_times)
             out[key] = {
                 name: {
                     **metrics.forecast_report(part.target_seconds, values),
-                    **hour_report(part, values, common),
+                    **hour_report(part, values, common, hours),
                 }
                 for name, values in forecasts.items()
             }
             out[f"{split}_windows"] = int(len(part))
-            out.setdefault("hour_counts", {})[split] = hour_counts(part)
-            hours = hour_of_day(part.target_times)[common]
-            out.setdefault("common_hours", {})[split] = sorted(map(int, set(hours)))
-        test = part  # the loop ends on the test split: figure of its forecasts
+            out.setdefault("hour_counts", {})[split] = hour_counts(part, hours)
+            out.setdefault("common_hours", {})[split] = sorted(
+                map(int, set(hours[common]))
+            )
+        test = data.windows["test"]  # `forecasts` holds the loop's last split: test
         first = test.series == test.series[0]
         figures.forecast_vs_actual(
             test.target_times[first, 0],
