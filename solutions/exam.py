@@ -46,17 +46,6 @@ def claimed_crossover(heads, features, key_dim, value_dim):
     return state // per_token + 1
 
 
-def state_bytes(state):
-    """Bytes held by a tuple of tensors, at each tensor's own dtype."""
-    from keras import backend, ops
-
-    return sum(
-        int(np.prod(ops.shape(x)))
-        * np.dtype(backend.standardize_dtype(x.dtype)).itemsize
-        for x in state
-    )
-
-
 def recurrent_check(length=48, dim=16, heads=2, seed=0):
     """LinearAttention.step token by token against the causal call.
 
@@ -69,6 +58,7 @@ def recurrent_check(length=48, dim=16, heads=2, seed=0):
     """
     from keras import ops
 
+    from zoo.bench.runners import state_bytes
     from zoo.layers import LinearAttention, MultiHeadAttention
 
     x = np.random.default_rng(seed).standard_normal((1, length, dim)).astype("float32")

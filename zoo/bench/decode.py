@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.bench.runners import timed_median
+from zoo.bench.runners import state_bytes, timed_median
 from zoo.data.text import SOS_ID
 from zoo.decoding import greedy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
@@ -33,16 +33,6 @@ class DecodeBenchConfig:
     repeats: int = 2
 
 
-def _state_bytes(state):
-    """Bytes held by the tensors of a decoder state."""
-    return sum(
-        int(np.prod(x.shape))
-        * np.dtype(keras.backend.standardize_dtype(x.dtype)).itemsize
-        for x in keras.tree.flatten(state)
-        if hasattr(x, "shape")
-    )
-
-
 def _no_eos(model):
     """Forbids EOS so that every run decodes exactly `steps` tokens."""
     logits = model.get_layer("logits")
@@ -59,7 +49,7 @@ def _cache_growth(generator, sources, steps):
     for t in range(1, steps + 1):
         _, state = generator.step(tokens, state, memory)
         if t in (1, steps // 2, steps):
-            sizes[t] = _state_bytes(state)
+            sizes[t] = state_bytes(state)
     return sizes
 
 

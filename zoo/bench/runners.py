@@ -200,6 +200,21 @@ def matmul_runner(size, seed=0):
     return lambda: keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
 
 
+def state_bytes(state):
+    """Bytes held by the tensors of a (nested) decoder state, at their dtypes.
+
+    Example:
+    >>> state_bytes((np.zeros((2, 3), "float32"), [np.zeros(4, "float16")]))
+    32
+    """
+    return sum(
+        int(np.prod(x.shape))
+        * np.dtype(keras.backend.standardize_dtype(x.dtype)).itemsize
+        for x in keras.tree.flatten(state)
+        if hasattr(x, "shape")
+    )
+
+
 def timed_median(fn, repeats):
     """Runs `fn` once to warm up (compilation), then `repeats` timed times.
 
