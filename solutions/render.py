@@ -152,7 +152,10 @@ def _latex_block(block):
             index=False,
             escape=False,
             float_format=f"%.{block.digits}g",
-            column_format=block.column_format,
+            # Wrapped text columns set ragged right: justified narrow
+            # columns stretch the spaces between a reply's few words.
+            column_format=block.column_format
+            and block.column_format.replace("p{", ">{\\raggedright\\arraybackslash}p{"),
         )
         return (
             "\\begin{table}[H]\n\\centering\\small\n"
