@@ -247,6 +247,17 @@ def test_swapping_attention_is_one_argument(attention_cls):
             lambda layer: layer.get_initial_state(1),
             "not built",
         ),
+        # A value (or key) from other batch items would be mixed in silently.
+        (
+            {"num_heads": 2},
+            lambda layer: layer(X, Y[:1]),
+            r"value: the batch size.*query.shape=\(2, .*value.shape=\(1, ",
+        ),
+        (
+            {"num_heads": 2},
+            lambda layer: layer(X, Y, key=Y[:1]),
+            r"key: the batch size",
+        ),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, call, match):

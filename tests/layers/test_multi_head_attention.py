@@ -202,6 +202,17 @@ def test_mixed_precision_is_close_to_float32():
             "value_mask",
         ),
         ({"num_heads": 2}, lambda layer: layer(X, Y, key=X), "same length"),
+        # A value (or key) from other batch items would be mixed in silently.
+        (
+            {"num_heads": 2},
+            lambda layer: layer(X, Y[:1]),
+            r"value: the batch size.*query.shape=\(2, .*value.shape=\(1, ",
+        ),
+        (
+            {"num_heads": 2},
+            lambda layer: layer(X, Y, key=Y[:1]),
+            r"key: the batch size",
+        ),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, call, match):

@@ -276,6 +276,14 @@ class ProjectedAttention(keras.layers.Layer):
     ):
         key_input = value if key is None else key
         batch, q_len, k_len = query.shape[0], query.shape[1], key_input.shape[1]
+        for name, other in (("value", value), ("key", key_input)):
+            if None not in (batch, other.shape[0]) and other.shape[0] != batch:
+                # Attending across batch items would mix different examples.
+                raise ValueError(
+                    f"{name}: the batch size must equal the query's. Received: "
+                    f"query.shape={_shape_str(query.shape)}, "
+                    f"{name}.shape={_shape_str(other.shape)}"
+                )
         if key_input.shape[1] != value.shape[1] and None not in (
             key_input.shape[1],
             value.shape[1],
