@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from zoo.io import atomic_path, write_json
+from zoo.io import atomic_path, finite_or_none, write_json
 
 
 def test_write_json_round_trip(tmp_path):
@@ -32,3 +32,17 @@ def test_written_files_get_the_usual_mode_not_mkstemp_s_private_one(tmp_path):
     finally:
         os.umask(previous)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinities_are_refused_and_the_old_file_stays(tmp_path, bad):
+    path = tmp_path / "metrics.json"
+    path.write_text('{"mae": 1.0}\n')
+    data = {"results": {"lstm": {"mae_per_step": [1.0, bad]}}}
+    with pytest.raises(ValueError, match=r"results\.lstm\.mae_per_step\[1\] is NaN"):
+        write_json(path, data)
+    assert json.loads(path.read_text()) == {"mae": 1.0}
+    write_json(path, finite_or_none(data))
+    assert json.loads(path.read_text()) == {
+        "results": {"lstm": {"mae_per_step": [1.0, None]}}
+    }

@@ -1,10 +1,13 @@
 """Atomic file writes: a reader never sees a half-written file.
 
 Each helper writes to a temporary file in the target's folder and renames it
-over the target (`os.replace` is atomic on POSIX and Windows).
+over the target (`os.replace` is atomic on POSIX and Windows). JSON is
+strict: NaN and infinities (which `json` would write as the invalid tokens
+`NaN` and `Infinity`) are refused; `finite_or_none` turns them into null.
 """
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -51,11 +54,65 @@ def write_text(path, text):
         handle.write(text)
 
 
+def finite_or_none(data):
+    """`data` with every NaN or infinite float replaced by None (JSON null).
+
+    Args:
+        data: nested dicts, lists and tuples (tuples come back as lists) of
+            JSON values; floats may be numpy floats.
+
+    Returns:
+        The same structure, new containers, other values unchanged.
+
+    Example:
+    >>> finite_or_none({"mae": float("nan"), "per_step": [1.5, float("inf")]})
+    {'mae': None, 'per_step': [1.5, None]}
+    """
+    if isinstance(data, dict):
+        return {key: finite_or_none(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_or_none(value) for value in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
+
+
+def _non_finite_at(data, where="data"):
+    """The path (e.g. `data.results[0]`) of the first NaN/inf float, or None."""
+    if isinstance(data, dict):
+        items = ((f"{where}.{key}", value) for key, value in data.items())
+    elif isinstance(data, (list, tuple)):
+        items = ((f"{where}[{i}]", value) for i, value in enumerate(data))
+    else:
+        is_bad = isinstance(data, float) and not math.isfinite(data)
+        return where if is_bad else None
+    for path, value in items:
+        found = _non_finite_at(value, path)
+        if found:
+            return found
+    return None
+
+
 def write_json(path, data):
-    """Atomically writes `data` as indented, key-sorted JSON.
+    """Atomically writes `data` as indented, key-sorted, strict JSON.
 
     Args:
         path: str or path-like.
-        data: JSON-serializable object.
+        data: JSON-serializable object without NaN or infinities (convert
+            them deliberately, e.g. with `finite_or_none`).
+
+    Raises:
+        ValueError: `data` holds NaN or an infinity (the message says where);
+            the file is left as it was.
     """
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    try:
+        text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+    except ValueError:
+        where = _non_finite_at(data)
+        if where is None:
+            raise
+        raise ValueError(
+            f"{os.fspath(path)}: {where} is NaN or infinite, which JSON cannot "
+            "hold; write None (null) or leave it out"
+        ) from None
+    write_text(path, text + "\n")

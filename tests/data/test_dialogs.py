@@ -82,6 +82,25 @@ def test_convokit_reply_links_both_spellings(tmp_path):
     assert pairs == [("Hi there", "Hello!"), ("Hello!", "Привет")]
 
 
+def test_convokit_ids_that_are_not_strings_are_skipped_lines(tmp_path):
+    records = [
+        {"id": "a", "text": "Hi there"},
+        {"id": "b", "text": "Hello!", "reply-to": "a"},
+        {"id": ["x", "y"], "text": "list id", "reply-to": "a"},
+        {"id": {"k": 1}, "text": "dict id", "reply-to": "a"},
+        {"id": 7, "text": "number id", "reply-to": "a"},
+        {"id": "c", "text": "list parent", "reply-to": ["a"]},
+        {"id": "d", "text": "dict parent", "reply_to": {"id": "a"}},
+        {"id": "e", "text": "Fine, thanks", "reply-to": "c"},
+    ]
+    path = tmp_path / "utterances.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    with pytest.warns(UserWarning, match="skipped 5"):
+        pairs = load_pairs("convokit", str(path))
+    # "c" keeps its text: a reply to it is still a pair.
+    assert pairs == [("Hi there", "Hello!"), ("list parent", "Fine, thanks")]
+
+
 def test_wrong_encoding_is_one_clear_error(tmp_path):
     path = tmp_path / "utterances.jsonl"
     path.write_bytes(b'{"id": "a", "text": "caf\xe9"}\n')

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from zoo.data.traffic import load_travel_times
+from zoo.data.windows import make_windows
 from zoo.errors import ZooError
 
 
@@ -92,6 +93,18 @@ def test_metr_la_h5_zeros_are_missing(tmp_path):
             "every value is missing",
         ),
         (
+            lambda p: p.write_text("id,time,value\n1,2024-01-01,inf\n1,2024-01-02,\n"),
+            {},
+            "every value is missing",
+        ),
+        (
+            lambda p: p.write_text(
+                "id,time,value\n1,2024-01-01,3\n1,2024-01-02,-1e39\n"
+            ),
+            {},
+            "float32 range",
+        ),
+        (
             lambda p: p.write_text("id,time,value\n1,2024-01-01,3\n"),
             {"series": "9"},
             "no series",
@@ -110,3 +123,28 @@ def test_bad_files_raise_one_clear_error(tmp_path, write, kwargs, match):
     with pytest.raises(ZooError, match=match) as raised:
         load_travel_times(path, **kwargs)
     assert "\n" not in str(raised.value)
+
+
+def test_inf_is_missing_like_nan_and_the_scaler_stays_finite(tmp_path):
+    table = long_table(n_series=1, days=5)
+    table.loc[[3, 20], "seconds"] = [np.inf, -np.inf]
+    path = tmp_path / "inf.csv"
+    table.to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="2 infinite value"):
+        frame = load_travel_times(path)
+    assert frame["value"].isna().sum() == 2 and np.isfinite(frame["value"]).sum() == 68
+    windows, scaler, _ = make_windows(frame, 3, 2)
+    assert np.isfinite(windows["train"].inputs).all()
+    assert "Infinity" not in scaler.to_json() and "NaN" not in scaler.to_json()
+
+
+def test_a_split_whose_every_target_is_missing_is_refused(tmp_path):
+    # Only 06:00 and 07:00 are read each day: with 2 input steps no target of
+    # any window is present, so the masked loss would be 0.0.
+    table = long_table(n_series=1, days=5)
+    table.loc[table["stamp"].dt.hour > 7, "seconds"] = np.nan
+    path = tmp_path / "sparse.csv"
+    table.to_csv(path, index=False)
+    frame = load_travel_times(path)
+    with pytest.raises(ZooError, match="train split has 41 windows but every target"):
+        make_windows(frame, 2, 1)

@@ -112,6 +112,11 @@ def load_cornell(folder):
 def load_convokit(path):
     """Pairs (parent text, reply text) from a ConvoKit `utterances.jsonl`.
 
+    Ids are strings in ConvoKit. A line that is not a JSON object with a
+    string `id` and a string `text` is skipped; a line whose `reply-to` (or
+    `reply_to`) is neither a string nor null keeps its text (other lines may
+    reply to it) but gives no pair, and counts as skipped too.
+
     Args:
         path: str, the .jsonl file or a folder holding `utterances.jsonl`.
 
@@ -130,13 +135,18 @@ def load_convokit(path):
         except (ValueError, KeyError, TypeError):
             skipped += 1
             continue
-        if not isinstance(text, str):
+        # A list or dict id is unhashable; a number is no ConvoKit id.
+        if not isinstance(key, str) or not isinstance(text, str):
             skipped += 1
             continue
         texts[key] = text
         parent = record.get("reply-to", record.get("reply_to"))
-        if parent is not None:
-            replies.append((parent, key))
+        if parent is None:
+            continue
+        if not isinstance(parent, str):
+            skipped += 1
+            continue
+        replies.append((parent, key))
     pairs = []
     for parent, key in replies:
         if parent not in texts or not texts[parent].strip() or not texts[key].strip():

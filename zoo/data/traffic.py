@@ -9,14 +9,21 @@ time. Supported inputs:
 - any CSV or parquet file in long format (one row per series and time), with
   columns picked by name or detected;
 - METR-LA / PEMS-BAY `.h5` files: a pandas DataFrame with a 5-minute
-  datetime index and one column per sensor, where 0 means missing.
+  datetime index and one column per sensor, where 0 means missing, read by
+  `zoo.data.hdf5.read_h5` without unpickling (never `pandas.read_hdf`).
+
+Values (every reader): NaN is missing; inf and -inf are treated as missing
+too (one warning counts them); a finite value whose magnitude exceeds the
+float32 range (3.4e38) is refused, as the models compute in float32.
 """
 
 import pathlib
+import warnings
 
 import numpy as np
 import pandas as pd
 
+from zoo.data.hdf5 import first_line, read_h5
 from zoo.errors import ZooError
 
 EMBEDDED_PATH = (
@@ -28,6 +35,8 @@ EMBEDDED_PATH = (
 _TIME_NAMES = ("time", "timestamp", "datetime", "date", "ts")
 _VALUE_NAMES = ("travel_time", "travel_time_seconds", "value", "speed", "tt")
 _SERIES_NAMES = ("series", "id", "segment", "segment_id", "sensor", "sensor_id", "road")
+_H5_SUFFIXES = (".h5", ".hdf5", ".hdf")
+_FLOAT32_MAX = float(np.finfo("float32").max)
 
 
 def _read_table(path):
@@ -37,17 +46,18 @@ def _read_table(path):
             return pd.read_csv(path)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        if suffix in (".h5", ".hdf5", ".hdf"):
-            return pd.read_hdf(path)
+        if suffix in _H5_SUFFIXES:
+            return read_h5(path)
     except ImportError as error:
         raise ZooError(
             f"--data: reading {suffix} files needs "
             f"{error.name or 'a missing package'}; "
-            "install it (pip install pyarrow tables) and retry"
+            "install it (pip install pyarrow h5py) and retry"
         ) from None
     except (ValueError, OSError, KeyError, TypeError, UnicodeDecodeError) as error:
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ZooError(f"--data: cannot read {path.name}: {first_line}") from None
+        raise ZooError(
+            f"--data: cannot read {path.name}: {first_line(error)}"
+        ) from None
     raise ZooError(
         f"--data: unsupported format {suffix or '(no extension)'!r}; "
         "pass a .csv, .parquet or .h5 file"
@@ -187,11 +197,15 @@ def load_travel_times(
 
     Returns:
         DataFrame with columns `time`, `series`, `value`, sorted, with
-        duplicate (series, time) rows averaged.
+        duplicate (series, time) rows averaged. Missing values are NaN: NaN
+        and empty cells, inf and -inf (treated as missing, with one warning
+        that counts them), and 0 in .h5 files (METR-LA convention).
 
     Raises:
-        ZooError: missing or unreadable file, bad columns, unknown series,
-            no numeric value at all.
+        ZooError: missing, unreadable or corrupt file, an .h5 file that is not
+            in the METR-LA layout or holds Python objects (never unpickled),
+            bad columns, unknown series, a value beyond the float32 range
+            (|x| > 3.4e38), no value that is not missing.
 
     Example:
     >>> frame = load_travel_times()
@@ -211,25 +225,58 @@ def load_travel_times(
             )
         raise ZooError(f"--data: no such file {str(path)!r}; pass an existing file")
     table = _read_table(path)
-    if path.suffix.lower() in (".h5", ".hdf5", ".hdf"):
+    if path.suffix.lower() in _H5_SUFFIXES:
         long = _wide_to_long(table)
     else:
         long = to_long(table, time_col, value_col, series_col)
     return _finish(long, series)
 
 
+def _finite_values(long):
+    """`long` with inf/-inf as NaN (one warning); float32 overflow refused.
+
+    Args:
+        long: DataFrame with a float `value` column.
+
+    Returns:
+        `long`, with NaN where `value` was infinite.
+
+    Raises:
+        ZooError: a value beyond the float32 range, or no value that is not
+            missing.
+    """
+    values = long["value"].to_numpy(dtype="float64")
+    huge = np.isfinite(values) & (np.abs(values) > _FLOAT32_MAX)
+    if huge.any():
+        raise ZooError(
+            f"--data: {int(huge.sum())} value(s) exceed the float32 range "
+            f"(|x| > 3.4e38, e.g. {values[huge][0]:.4g}); rescale them or mark "
+            "them missing (empty or NaN)"
+        )
+    if not np.isfinite(values).any():
+        raise ZooError(
+            "--data: every value is missing (NaN, inf or 0); nothing to learn from"
+        )
+    infinite = np.isinf(values)
+    if infinite.any():
+        warnings.warn(
+            f"--data: {int(infinite.sum())} infinite value(s) (inf/-inf) are "
+            "treated as missing, like NaN",
+            stacklevel=3,
+        )
+        long = long.assign(value=np.where(infinite, np.nan, values))
+    return long
+
+
 def _finish(long, series):
-    """Selects `series`, checks for data, averages duplicates, sorts."""
+    """Selects `series`, checks values, averages duplicates, sorts."""
     if series is not None:
         available = sorted(long["series"].unique())
         if str(series) not in available:
             shown = available[:10] + (["..."] if len(available) > 10 else [])
             raise ZooError(f"--series: no series {series!r}; available: {shown}")
         long = long[long["series"] == str(series)]
-    if long["value"].notna().sum() == 0:
-        raise ZooError(
-            "--data: every value is missing (NaN or 0); nothing to learn from"
-        )
+    long = _finite_values(long)
     long = long.dropna(subset=["time"])
     long = long.groupby(["series", "time"], as_index=False)["value"].mean()
     return long.sort_values(["series", "time"]).reset_index(drop=True)

@@ -3,16 +3,17 @@
 A series is cut into *runs*: maximal stretches of readings spaced exactly by
 the series' regular step (the most common time difference). The embedded
 Oregon data has one run per day (06:00-19:00), so the overnight gap splits
-runs and no window spans it. Within a run, a missing value (NaN, or 0 in
-METR-LA files) is filled forward in the inputs (with the series' training
-mean before a run's first reading) and masked in the targets,
-so metrics ignore it (the DCRNN convention).
+runs and no window spans it. Within a run, a missing value (NaN; the
+loader also turns inf and, in METR-LA files, 0 into NaN) is filled forward
+in the inputs (with the series' training mean before a run's first reading)
+and masked in the targets, so metrics ignore it (the DCRNN convention).
 
 Each window: `lookback` input steps of 5 features (the series' standardized
 value; sin/cos of the time of day; sin/cos of the day of week) and the next
 `horizon` values as targets. Windows are assigned to train/val/test by the
 time of their first target (chronological, 70/10/20 by default); the scaler
-is fit on the training part only.
+is fit on the training part only. A split whose every target is missing is
+refused: its masked loss would be 0.0 and its metrics NaN.
 """
 
 import json
@@ -40,8 +41,26 @@ class SeriesScaler:
 
     @classmethod
     def fit(cls, frame):
+        """Mean and standard deviation per series of `frame`'s readings.
+
+        Args:
+            frame: long table (time, series, value) without missing values.
+
+        Returns:
+            SeriesScaler.
+
+        Raises:
+            ZooError: a statistic is not finite (values too large to square).
+        """
         stats = frame.groupby("series")["value"].agg(["mean", "std"])
         std = stats["std"].fillna(1.0).replace(0.0, 1.0)
+        bad = ~(np.isfinite(stats["mean"]) & np.isfinite(std))
+        if bad.any():
+            raise ZooError(
+                f"series {list(map(str, stats.index[bad]))[:5]}: the mean or "
+                "standard deviation of the training readings is not finite; "
+                "rescale the values"
+            )
         return cls(stats["mean"].to_dict(), std.to_dict())
 
     def _lookup(self, series, table):
@@ -66,8 +85,12 @@ class SeriesScaler:
         return scaled * std.reshape(shape) + mean.reshape(shape)
 
     def to_json(self):
+        """The statistics as strict JSON (NaN or inf raises ValueError)."""
         return json.dumps(
-            {"mean": self.mean, "std": self.std}, indent=2, sort_keys=True
+            {"mean": self.mean, "std": self.std},
+            indent=2,
+            sort_keys=True,
+            allow_nan=False,
         )
 
     @classmethod
@@ -166,7 +189,8 @@ def make_windows(frame, lookback, horizon, fractions=(0.7, 0.1, 0.2)):
 
     Raises:
         ZooError: when no run is long enough for one window, or a split is
-            left empty.
+            left empty or has no target that is not missing (nothing to
+            learn or score).
     """
     if lookback < 1 or horizon < 1:
         raise ZooError(
@@ -239,6 +263,14 @@ def make_windows(frame, lookback, horizon, fractions=(0.7, 0.1, 0.2)):
             np.concatenate(p) for p in zip(*pieces, strict=True)
         )
         mask = ~np.isnan(seconds)
+        if not mask.any():
+            # Masked targets weigh nothing: the loss would be 0.0 and the
+            # metrics NaN.
+            raise ZooError(
+                f"the {name} split has {len(seconds)} windows but every target "
+                "in them is missing (NaN, inf or 0); use data with more readings "
+                "or another --series"
+            )
         scaled = np.where(mask, scaler.transform(np.nan_to_num(seconds), series), 0.0)
         windows[name] = WindowSet(
             inputs=inputs.astype("float32"),

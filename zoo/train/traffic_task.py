@@ -1,6 +1,7 @@
 """Sheet B3: forecasting road travel times with recurrent networks."""
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,9 +11,10 @@ from zoo import metrics
 from zoo.data.traffic import load_travel_times
 from zoo.data.windows import NUM_FEATURES, make_windows
 from zoo.errors import ZooError
-from zoo.io import write_text
+from zoo.io import finite_or_none, write_text
 from zoo.models.forecasting import FORECASTERS, build_forecaster, masked_mse
 from zoo.models.forecasting.baselines import all_baselines
+from zoo.models.forecasting.lstm_attention import NUM_HEADS
 from zoo.train import figures
 
 
@@ -136,6 +138,11 @@ class TrafficTask:
                 f"--monitor: traffic runs keep the epoch of the lowest val_loss; "
                 f"drop --monitor {config.monitor}"
             )
+        if config.model == "lstm-attention" and config.units % NUM_HEADS:
+            raise ZooError(
+                f"--units {config.units} must be a multiple of {NUM_HEADS}, the "
+                "attention heads of lstm-attention"
+            )
 
     def prepare(self, config):
         self.check(config)
@@ -181,7 +188,9 @@ class TrafficTask:
             dict for metrics.json: `results` (test) and `val_results`, each
             {forecaster: forecast_report + hour_report}; `hour_counts` and
             `common_hours` per split; the optimizer and loss; `test_windows`,
-            `val_windows`. Also writes figures/forecast.png (test).
+            `val_windows`. Also writes figures/forecast.png (test). A metric
+            that is NaN (a step without targets, or a forecaster that
+            forecast NaN or inf; the latter also warns) is None (JSON null).
         """
         out = {"units": "seconds", "model": config.model}
         for split, key in (("val", "val_results"), ("test", "results")):
@@ -191,13 +200,23 @@ class TrafficTask:
             forecasts.update(all_baselines(part, data.frame, data.train_end))
             common = common_targets(part)
             hours = hour_of_day(part.target_times)
-            out[key] = {
-                name: {
-                    **metrics.forecast_report(part.target_seconds, values),
-                    **hour_report(part, values, common, hours),
+            for name, values in forecasts.items():
+                bad = int(np.size(values) - np.isfinite(values).sum())
+                if bad:
+                    warnings.warn(
+                        f"{name}: {bad} forecasts on the {split} split are NaN or "
+                        "infinite; its metrics there are null in metrics.json",
+                        stacklevel=2,
+                    )
+            out[key] = finite_or_none(
+                {
+                    name: {
+                        **metrics.forecast_report(part.target_seconds, values),
+                        **hour_report(part, values, common, hours),
+                    }
+                    for name, values in forecasts.items()
                 }
-                for name, values in forecasts.items()
-            }
+            )
             out[f"{split}_windows"] = int(len(part))
             out.setdefault("hour_counts", {})[split] = hour_counts(part, hours)
             out.setdefault("common_hours", {})[split] = sorted(

@@ -4,9 +4,12 @@ import keras
 
 from zoo.layers import FusedLSTM, MultiHeadAttention
 
+# Heads of the forecaster's attention: `units` must be a multiple.
+NUM_HEADS = 4
+
 
 def build_lstm_attention(
-    lookback, horizon, num_features, units=64, num_heads=4, dropout=0.0
+    lookback, horizon, num_features, units=64, num_heads=NUM_HEADS, dropout=0.0
 ):
     """The last hidden state attends over every encoder output.
 
