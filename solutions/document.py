@@ -88,7 +88,65 @@ class Section:
 
     @property
     def passed(self):
+        """Whether every check passed (True for a section with none)."""
         return all(check.passed for check in self.verdicts)
+
+    @property
+    def status(self):
+        """The section's checks in words.
+
+        Example:
+        >>> Section("A2", "Question 2").status
+        'no numerical checks (statement only)'
+        """
+        total = len(self.verdicts)
+        if not total:
+            return "no numerical checks (statement only)"
+        failed = sum(not check.passed for check in self.verdicts)
+        if failed:
+            return f"{failed} of {_count(total, 'check')} FAILED"
+        return f"{_count(total, 'check')}, all passed"
+
+
+def _count(number, noun):
+    """`_count(1, "check")` -> "1 check"; `_count(2, "check")` -> "2 checks"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def checks_summary(sections):
+    """The checks of a whole report in words, for its summary and the CLI.
+
+    A problem without numerical checks (a statement only) is named as such,
+    never counted as "0 checks, all passed".
+
+    Args:
+        sections: list of Section.
+
+    Returns:
+        str, e.g. "13 checks, all passed; no numerical checks in A2
+        (statement only)".
+
+    Example:
+    >>> checks_summary([Section("A2", "Question 2")])
+    'no numerical checks in A2 (statement only)'
+    """
+    checked = [s for s in sections if s.verdicts]
+    bare = [s.id for s in sections if not s.verdicts]
+    parts = []
+    if checked:
+        total = sum(len(s.verdicts) for s in checked)
+        passed = sum(c.passed for s in checked for c in s.verdicts)
+        failed = [s.id for s in checked if not s.passed]
+        if failed:
+            parts.append(
+                f"{passed} of {_count(total, 'check')} passed, FAILED in "
+                f"{', '.join(failed)}"
+            )
+        else:
+            parts.append(f"{_count(total, 'check')}, all passed")
+    if bare:
+        parts.append(f"no numerical checks in {', '.join(bare)} (statement only)")
+    return "; ".join(parts) or "no problems"
 
 
 def check(quantity, computed, expected, passed, fmt="{:.3g}"):

@@ -11,7 +11,7 @@ from solutions import (
     sheet_b2,
     traffic,
 )
-from solutions.document import Text
+from solutions.document import Text, checks_summary
 from solutions.render import compile_pdf, write_report
 from solutions.runs import find_comparison, find_runs
 from solutions.summary import SUMMARY_NAME, load_summary, write_summary
@@ -114,11 +114,9 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
                 section.checks.insert(
                     0, Text(f"Source of the run tables: {sources[task]}.")
                 )
-    checks = sum(len(s.verdicts) for s in sections)
-    passed = sum(c.passed for s in sections for c in s.verdicts)
     meta = {
         "backend_line": describe(),
-        "summary": f"Checks passed: {passed} of {checks}.",
+        "summary": f"Checks: {checks_summary(sections)}.",
         # Only runs read from --runs are summarized again, never the summary.
         "runs": {
             task: found[task][0]

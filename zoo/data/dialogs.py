@@ -372,7 +372,9 @@ def load_dialogs(corpus, data=None, language="english"):
         )
     if skipped:
         warnings.warn(
-            f"{corpus}: skipped {skipped} malformed lines, empty texts or dangling ids",
+            f"{corpus}: skipped {skipped} "
+            f"{'item that was' if skipped == 1 else 'items that were'} malformed, "
+            "empty or a reply to a missing line; the other pairs are used",
             stacklevel=2,
         )
     return pairs, conversations

@@ -1,6 +1,8 @@
 """What `python -m zoo.train` prints after training: tables, replies, claims."""
 
+import ast
 import os
+import re
 
 import pandas as pd
 
@@ -134,3 +136,103 @@ def print_comparison(comparison, table, folder):
         print("\nSheet A3's claim, attention decoder better than the LSTM decoder:")
         for claim in comparison["claims"]:
             print(f"  {claim['split']:>5} {claim['metric']:<20} {claim['verdict']}")
+
+
+# How the chatbot's filters name what they dropped, in a sentence.
+DROPPED_WORDS = {
+    "too long": "too long",
+    "duplicate": "duplicates",
+    "rare word": "with a rare word",
+    "empty": "empty",
+}
+_SPLITS = re.compile(r"(\w+) train/val/test (\d+)/(\d+)/(\d+)")
+_VOCABULARY = re.compile(r"\bvocabulary (\d+)")
+_DICT = re.compile(r"\{[^{}]*\}")
+
+
+def _and(parts):
+    """["a", "b", "c"] -> "a, b and c"."""
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def counts_text(counts, words=DROPPED_WORDS):
+    """A count per reason in words; zero counts are left out.
+
+    Args:
+        counts: mapping of reason -> int.
+        words: how each reason reads after its count (default: the reason).
+
+    Returns:
+        str.
+
+    Example:
+    >>> counts_text({"too long": 107095, "duplicate": 287, "empty": 0})
+    '107,095 too long and 287 duplicates'
+    >>> counts_text({"empty": 0})
+    'none'
+    """
+    parts = [f"{n:,} {words.get(k, k)}" for k, n in counts.items() if n]
+    return _and(parts) if parts else "none"
+
+
+def _literal_counts(match):
+    """A `{'reason': count}` literal of a summary, in words (else unchanged)."""
+    try:
+        counts = ast.literal_eval(match.group(0))
+    except (ValueError, SyntaxError):
+        return match.group(0)
+    if isinstance(counts, dict) and all(isinstance(n, int) for n in counts.values()):
+        return counts_text(counts)
+    return match.group(0)
+
+
+def data_sentence(summary):
+    """The data summary of a run (`task.summary(data)`) as words.
+
+    Splits "windows train/val/test 1032/150/294" become "1,032 training, 150
+    validation and 294 test windows", a Python dict of counts becomes a
+    list of counts in words. A mapping summary reads "key value" per item.
+
+    Args:
+        summary: str or mapping, what the task's `summary` returned.
+
+    Returns:
+        str, without a final period.
+
+    Example:
+    >>> data_sentence("6 series, windows train/val/test 1032/150/294")
+    '6 series, 1,032 training, 150 validation and 294 test windows'
+    >>> data_sentence("vocabulary 4221, dropped {'too long': 5, 'empty': 0}")
+    'a vocabulary of 4,221 tokens, dropped 5 too long'
+    """
+    if isinstance(summary, dict):
+        summary = ", ".join(
+            f"{k} {counts_text(v) if isinstance(v, dict) else v}"
+            for k, v in summary.items()
+        )
+    text = _SPLITS.sub(
+        lambda m: (
+            f"{int(m[2]):,} training, {int(m[3]):,} validation and "
+            f"{int(m[4]):,} test {m[1]}"
+        ),
+        str(summary),
+    )
+    text = _VOCABULARY.sub(lambda m: f"a vocabulary of {int(m[1]):,} tokens", text)
+    return _DICT.sub(_literal_counts, text)
+
+
+def run_directory_sentence(workdir, summary):
+    """The line printed before training: where the run goes, what data it has.
+
+    Args:
+        workdir: str, the run directory.
+        summary: str or mapping, what the task's `summary(data)` returned.
+
+    Returns:
+        str, one sentence.
+
+    Example:
+    >>> run_directory_sentence("runs/x", "6 series, windows train/val/test 9/2/3")
+    'Run directory runs/x: 6 series, 9 training, 2 validation and 3 test windows.'
+    """
+    return f"Run directory {workdir}: {data_sentence(summary)}."
