@@ -49,10 +49,13 @@ def parse_formats(text):
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zoo.runtime import apply_backend_flag
+
+    apply_backend_flag([], "solutions")  # a bad KERAS_BACKEND: one line, exit 2
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     try:
+        from solutions.document import checks_summary
         from solutions.report import build_sections, select, write
 
         formats = parse_formats(args.formats)
@@ -81,9 +84,7 @@ def main(argv=None):
     for path in written:
         print(f"wrote {path}")
     print(
-        f"solutions: {len(sections)} problems, "
-        f"{sum(len(s.verdicts) for s in sections)} checks, "
-        f"{'all passed' if not failed else 'FAILED in ' + ', '.join(failed)} "
+        f"solutions: {len(sections)} problems, {checks_summary(sections)} "
         f"({time.perf_counter() - started:.0f} s, {meta['backend_line']})"
     )
     return 1 if failed else 0

@@ -1,39 +1,77 @@
 """`python -m zoo.chat --run RUN_DIR`: talk to a trained chatbot.
 
 A REPL (leave with q, quit, or end of input); `--say "text"` answers once
-and exits, for scripts. Any input works: unknown words become <unk>, very
-long input is cut to the model's input length, empty input is skipped.
-Errors in the arguments or the run directory print one line and exit 2.
+and exits, for scripts: the reply as one line on stdout (an empty line when
+the model ends it at once, which stderr then says). Any input works:
+unknown words become <unk>, very long input is cut to the model's input
+length, empty input is skipped by the REPL (`--say ""` is an error). Errors in the
+arguments or the run directory print one line and exit 2; warnings print
+one line each. The model loads for inference (nothing compiled for
+training); on JAX the command keeps compiled programs in
+~/.cache/keras-zoo/jax (see `_keep_jax_compilations`).
 
 Example:
     python -m zoo.chat --run runs/suite-X/chatbot-lstm-attention --say "hello"
 """
 
-import argparse
-import json
 import os
 import sys
 
-from zoo.errors import OneLineParser, ZooError
+from zoo.errors import OneLineParser, ZooError, one_line_warnings
+from zoo.train.names import DECODERS
 
 QUIT = {"q", "quit", "exit"}
+# What an empty reply (the model ended it at once) is shown as.
+EMPTY_REPLY = "(empty reply: the model ended it at once)"
 
 
 def build_parser():
+    """The parser of `python -m zoo.chat`; imports no Keras (fast --help).
+
+    Returns:
+        OneLineParser.
+    """
+    from zoo.runtime import BACKENDS
+    from zoo.train.help_text import DefaultsFormatter
+
     parser = OneLineParser(
         prog="python -m zoo.chat",
-        description="Chat with a chatbot run of `python -m zoo.train chatbot`.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Chat with a chatbot run of `python -m zoo.train chatbot`: "
+        "a prompt to type at (q to quit), or one answer with --say.",
+        formatter_class=DefaultsFormatter,
     )
     parser.add_argument("--run", required=True, help="run directory of a chatbot")
-    parser.add_argument("--decoder", default="greedy", help="greedy|beam|top-k|top-p")
+    parser.add_argument(
+        "--decoder", default="greedy", help=f"one of {', '.join(DECODERS)}"
+    )
     parser.add_argument("--say", help="answer this one input and exit")
-    parser.add_argument("--beam-width", type=int, default=4)
-    parser.add_argument("--length-penalty", type=float, default=0.6)
-    parser.add_argument("--top-k", type=int, default=10)
-    parser.add_argument("--top-p", type=float, default=0.9)
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--beam-width", type=int, default=4, help="beam: hypotheses kept"
+    )
+    parser.add_argument(
+        "--length-penalty",
+        type=float,
+        default=0.6,
+        help="beam: GNMT length penalty alpha (0 ranks by total log-probability)",
+    )
+    parser.add_argument(
+        "--top-k", type=int, default=10, help="top-k: sample among this many tokens"
+    )
+    parser.add_argument(
+        "--top-p",
+        type=float,
+        default=0.9,
+        help="top-p: sample among the likeliest tokens holding this probability",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="top-k, top-p: logits are divided by it",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="top-k, top-p: sampling seed"
+    )
     parser.add_argument(
         "--no-repeat-ngram",
         type=int,
@@ -46,8 +84,9 @@ def build_parser():
     )
     parser.add_argument(
         "--backend",
-        choices=["jax", "torch", "tensorflow"],
-        help="sets KERAS_BACKEND when it is not set already",
+        choices=BACKENDS,
+        help="sets KERAS_BACKEND when it is not set already (default: "
+        "KERAS_BACKEND, else ~/.keras/keras.json)",
     )
     return parser
 
@@ -80,10 +119,9 @@ class Chatbot:
             filter_settings,
             load_vocabulary,
         )
-        from zoo.train.config import TrainConfig
 
         self.vocab = load_vocabulary(run_dir)
-        settings = TrainConfig.from_dict(config)
+        settings = config
         self.max_len = filter_settings(settings)[0] + 1
         path = os.path.join(run_dir, "model.keras")
         try:
@@ -93,7 +131,13 @@ class Chatbot:
                 f"--run: cannot load {path} ({type(error).__name__}); "
                 "pass the directory of a finished chatbot run"
             ) from None
-        self.generator = generator_for(model)
+        try:
+            self.generator = generator_for(model)
+        except ValueError:
+            raise ZooError(
+                f"--run: {path} is not a chatbot model ({model.name!r}); pass the "
+                "directory of a chatbot run"
+            ) from None
         self.decoder = decoder
         if decoder == "beam":
             keep = ("width", "length_penalty")
@@ -126,29 +170,40 @@ class Chatbot:
 
 
 def _read_config(run_dir):
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isdir(run_dir):
-        raise ZooError(f"--run: no directory {run_dir!r}")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            config = json.load(handle)
-        config.pop("environment", None)
-    except (OSError, ValueError) as error:
+    """The checked TrainConfig of a chatbot run (ZooError otherwise)."""
+    from zoo.run_dir import CONFIG, read_config
+    from zoo.train.names import CORPORA, LEVELS
+
+    config = read_config(run_dir, option="--run")
+    if config.task != "chatbot":
         raise ZooError(
-            f"--run: {path} is missing or corrupt ({type(error).__name__}); "
-            "pass the directory of a chatbot run"
-        ) from None
-    if not isinstance(config, dict) or config.get("task") != "chatbot":
-        raise ZooError(
-            f"--run: {run_dir} is not a chatbot run (task "
-            f"{config.get('task') if isinstance(config, dict) else None!r}); "
+            f"--run: {run_dir} is not a chatbot run (task {config.task!r}); "
             "train one with `python -m zoo.train chatbot`"
         )
+    for name, value, choices in (
+        ("corpus", config.corpus, CORPORA),
+        ("level", config.level, LEVELS),
+    ):
+        if value not in choices:
+            raise ZooError(
+                f"--run: {os.path.join(run_dir, CONFIG)}: unknown {name} "
+                f"{value!r} (one of {list(choices)}); pass the directory of a "
+                "chatbot run written by zoo.train"
+            )
     return config
 
 
 def repl(bot, stdin, stdout):
-    """Reads lines until q/quit/exit or end of input; answers each."""
+    """Reads lines until q/quit/exit or end of input; answers each.
+
+    Args:
+        bot: Chatbot.
+        stdin: file to read lines from.
+        stdout: file the prompt and the replies go to.
+
+    Returns:
+        int, the exit code (0).
+    """
     print("Talk to the bot (q to quit).", file=stdout, flush=True)
     while True:
         print("> ", end="", file=stdout, flush=True)
@@ -158,16 +213,73 @@ def repl(bot, stdin, stdout):
             return 0
         if not line.strip():
             continue
-        print(f"bot: {bot.reply(line) or '...'}", file=stdout, flush=True)
+        print(f"bot: {bot.reply(line) or EMPTY_REPLY}", file=stdout, flush=True)
 
 
-def main(argv=None):
+def _quiet_warnings():
+    """Warnings as one line each; the decoders' expected ones not at all."""
+    import warnings
+
+    # The first decoding step of a transformer attends over one cached key:
+    # Keras warns that a softmax over one entry is always 1, which is right.
+    warnings.filterwarnings(
+        "ignore", message="You are using a softmax over axis", category=UserWarning
+    )
+    one_line_warnings("zoo.chat")
+
+
+def _say(bot, text):
+    """Prints the reply to `text` as one line; an empty reply says so on stderr.
+
+    Stdout stays the reply alone (an empty line when empty), for scripts; the
+    note goes to stderr, one line.
+
+    Args:
+        bot: Chatbot.
+        text: str, not blank.
+
+    Returns:
+        int, the exit code (0).
+
+    Raises:
+        ZooError: `text` holds no token the model reads.
+    """
+    if not bot.vocab.encode(text):
+        raise ZooError(f"--say: {text!r} holds no token the model reads")
+    reply = bot.reply(text)
+    print(reply, flush=True)
+    if not reply:
+        print(f"zoo.chat: {EMPTY_REPLY}", file=sys.stderr)
+    return 0
+
+
+def main(argv=None, keep_compilations=False):
+    """`python -m zoo.chat`: one answer with --say, else the REPL.
+
+    Args:
+        argv: list of str (default: sys.argv[1:]).
+        keep_compilations: bool, keep JAX's compiled programs on disk (the
+            command line does; see `_keep_jax_compilations`).
+
+    Returns:
+        int, the exit code: 0, 2 for bad input, 130 on Ctrl-C.
+    """
     argv = sys.argv[1:] if argv is None else argv
     from zoo.runtime import apply_backend_flag
 
-    apply_backend_flag(argv)  # before anything imports keras
+    apply_backend_flag(argv, "zoo.chat")  # before anything imports keras
     args = build_parser().parse_args(argv)
+    if keep_compilations:
+        _keep_jax_compilations()
+    _quiet_warnings()
     try:
+        # Checked before the backend loads: a typo answers at once.
+        if args.decoder not in DECODERS:
+            raise ZooError(
+                f"--decoder: unknown {args.decoder!r}; choose from {DECODERS}"
+            )
+        if args.say is not None and not args.say.strip():
+            raise ZooError("--say: the text is empty; pass something to answer")
         bot = Chatbot(
             args.run,
             args.decoder,
@@ -181,8 +293,7 @@ def main(argv=None):
             repetition_penalty=args.repetition_penalty,
         )
         if args.say is not None:
-            print(bot.reply(args.say))
-            return 0
+            return _say(bot, args.say)
         return repl(bot, sys.stdin, sys.stdout)
     except ZooError as error:
         print(f"zoo.chat: error: {error}", file=sys.stderr)
@@ -192,5 +303,35 @@ def main(argv=None):
         return 130
 
 
+def _keep_jax_compilations():
+    """Lets JAX keep compiled programs on disk between runs of the command.
+
+    On JAX, loading a model and decoding run eagerly, and every operation on
+    a new shape is compiled (about 180 small programs for a transformer:
+    most of a one-shot `--say`). JAX's persistent compilation cache lets the
+    next chat read them back instead. Set through JAX's own environment
+    variables, before JAX is imported, and only for the command-line
+    process (not for code that calls zoo.chat.main); a JAX_COMPILATION_CACHE_DIR
+    already set (an empty one turns the cache off) wins. Other backends
+    ignore it.
+    """
+    import os
+
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    folder = os.path.join(base, "keras-zoo", "jax")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return  # a read-only home: compile every time, as before
+    if not os.access(folder, os.W_OK):
+        return
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    # Eager operations compile in milliseconds: keep them all.
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(keep_compilations=True))

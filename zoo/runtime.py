@@ -3,6 +3,8 @@
 import importlib.metadata
 import platform
 
+BACKENDS = ("jax", "torch", "tensorflow")
+
 
 def list_devices():
     """Devices the active Keras backend can use, e.g. `["cpu:0", "gpu:0"]`.
@@ -59,20 +61,32 @@ def describe():
     return f"backend {keras.backend.backend()} | devices {list_devices()} | {versions}"
 
 
-def apply_backend_flag(argv):
+def apply_backend_flag(argv, prog="zoo"):
     """Sets KERAS_BACKEND from a `--backend NAME` in argv, before keras loads.
 
-    An already set KERAS_BACKEND wins. Also quiets TensorFlow's C++ logs.
+    An already set KERAS_BACKEND wins; one the zoo does not run on ends the
+    process with one line and exit code 2 (Keras would raise a traceback on
+    import). Also quiets TensorFlow's C++ logs.
 
     Args:
         argv: list of str, the command line.
+        prog: str, the CLI's name for the error line.
     """
     import argparse
     import os
+    import sys
 
     early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--backend", choices=["jax", "torch", "tensorflow"])
+    early.add_argument("--backend", choices=BACKENDS)
     known, _ = early.parse_known_args(argv)
     if known.backend and "KERAS_BACKEND" not in os.environ:
         os.environ["KERAS_BACKEND"] = known.backend
+    chosen = os.environ.get("KERAS_BACKEND")
+    if chosen is not None and chosen not in BACKENDS:
+        print(
+            f"{prog}: error: KERAS_BACKEND={chosen!r} is not a backend the zoo "
+            f"runs on; set it to one of {', '.join(BACKENDS)} or unset it",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

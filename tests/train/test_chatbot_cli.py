@@ -248,3 +248,30 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
         assert err.count("\n") == 0 and "error:" in err and "see --help" in err
     for name in "abcdefghijklmnp":
         assert not (tmp_path / name).exists(), name
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"corpus": "bogus"}, "unknown corpus 'bogus'"),
+        ({"max_tokens": "10"}, "--max-tokens must be an integer"),
+        ({"wings": 2}, "unknown settings ['wings']"),
+        ("forecaster", "is not a chatbot model"),
+    ],
+)
+def test_chat_refuses_a_bad_run_in_one_line(run, tmp_path, capsys, change, message):
+    """A run directory from someone else is checked before it is used."""
+    import shutil
+
+    from zoo.models.forecasting import build_forecaster
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    if change == "forecaster":
+        build_forecaster("gru", 6, 3, 5, 4).save(copy / "model.keras")
+    else:
+        config = json.loads((copy / "config.json").read_text())
+        (copy / "config.json").write_text(json.dumps({**config, **change}))
+    assert chat_main(["--run", str(copy), "--say", "hi"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.count("\n") == 0 and "Traceback" not in err, err

@@ -261,9 +261,9 @@ def test_data_parallel_elsewhere_is_a_clear_error(tmp_path, capsys):
         (["traffic", "--data", "missing.csv"], "no such file"),
         (["traffic", "--model", "xgboost"], "unknown traffic model"),
         (["traffic", "--lookback", "12", "--horizon", "4"], "longest gap-free run"),
-        (["traffic", "--epochs", "0"], "--epochs must be >= 1"),
+        (["traffic", "--epochs", "0"], "--epochs must be an integer >= 1"),
         (["traffic", "--resume"], "--resume needs --out"),
-        (["traffic", "--resume", "--out", "nowhere"], "no run directory"),
+        (["traffic", "--resume", "--out", "nowhere"], "no run in 'nowhere'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(

@@ -5,7 +5,6 @@ beside it). The backend is Keras' (set KERAS_BACKEND, or pass --backend).
 """
 
 import argparse
-import os
 import sys
 
 from zoo.errors import OneLineParser
@@ -145,9 +144,10 @@ def build_attention_config(args):
 
 
 def main(argv=None):
+    from zoo.runtime import apply_backend_flag
+
     args = parse_args(argv)
-    if args.backend and "KERAS_BACKEND" not in os.environ:
-        os.environ["KERAS_BACKEND"] = args.backend
+    apply_backend_flag(["--backend", args.backend] if args.backend else [], "zoo.bench")
     if args.out and not args.out.endswith(".json"):
         print(
             f"zoo.bench: --out must name a .json file, got {args.out!r}",

@@ -5,7 +5,6 @@ embedded data, then a table of results. Errors in the input print one line
 and exit with code 2.
 """
 
-import argparse
 import datetime
 import os
 import sys
@@ -14,15 +13,31 @@ from zoo.errors import OneLineParser, ZooError, one_line_warnings
 
 
 def build_parser():
-    from zoo.data.dialogs import CORPORA
-    from zoo.data.text import LEVELS
-    from zoo.layers.seq2seq_attention import SCORES
-    from zoo.train.chatbot_task import MONITORS
+    """The parser of `python -m zoo.train`; imports no Keras (fast --help).
+
+    Returns:
+        OneLineParser.
+    """
+    from zoo.runtime import BACKENDS
     from zoo.train.config import PRESETS, TrainConfig
-    from zoo.train.engine import TASKS
+    from zoo.train.help_text import DefaultsFormatter, preset_default, preset_help
+    from zoo.train.names import (
+        ATTENTION_SCORES,
+        CORPORA,
+        LEVELS,
+        MONITORS,
+        TASK_MODELS,
+    )
 
     defaults = TrainConfig()
-    models = "; ".join(f"{name}: {', '.join(t.models)}" for name, t in TASKS.items())
+    models = "; ".join(f"{name}: {', '.join(m)}" for name, m in TASK_MODELS.items())
+
+    def preset(what, setting, tasks=tuple(TASK_MODELS)):
+        return f"{what} {preset_default(setting, tasks)}"
+
+    def chatbot_preset(what, setting):
+        return preset(what, setting, ("chatbot",))
+
     parser = OneLineParser(
         prog="python -m zoo.train",
         description=(
@@ -31,15 +46,15 @@ def build_parser():
             "or vocab.json, figures/). Without TASK: the quick preset of every "
             "task on the embedded data, then a results table."
         ),
-        epilog=f"models: {models}. Settings left unset come from the preset "
-        "(see zoo/train/config.py).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=f"models: {models}. Settings marked 'from --preset' and left "
+        "unset come from the preset (zoo/train/config.py).",
+        formatter_class=DefaultsFormatter,
     )
     parser.add_argument(
         "task",
         nargs="?",
-        choices=sorted(TASKS),
-        help="task to train; omit for the default suite",
+        choices=sorted(TASK_MODELS),
+        help="task to train; omit for the default suite (quick preset)",
     )
     parser.add_argument(
         "--model",
@@ -48,26 +63,57 @@ def build_parser():
         "each and writes a comparison",
     )
     parser.add_argument(
-        "--data", help="CSV, parquet or METR-LA .h5 file; default: embedded"
+        "--data", help="CSV, parquet or METR-LA .h5 file (default: embedded)"
     )
-    parser.add_argument("--time-col", help="time column (detected when omitted)")
-    parser.add_argument("--value-col", help="value column (detected when omitted)")
-    parser.add_argument("--series-col", help="series id column (detected when omitted)")
-    parser.add_argument("--series", help="keep only this series id")
-    parser.add_argument("--lookback", type=int, default=defaults.lookback)
-    parser.add_argument("--horizon", type=int, default=defaults.horizon)
-    parser.add_argument("--epochs", type=int, help="maximum epochs (preset)")
-    parser.add_argument("--units", type=int, help="recurrent units (preset)")
-    parser.add_argument("--patience", type=int, help="early-stopping patience (preset)")
-    parser.add_argument("--batch-size", type=int, help="batch size (preset)")
-    parser.add_argument("--learning-rate", type=float, help="Adam's (preset)")
+    parser.add_argument("--time-col", help="time column (default: detected)")
+    parser.add_argument("--value-col", help="value column (default: detected)")
+    parser.add_argument("--series-col", help="series id column (default: detected)")
+    parser.add_argument("--series", help="keep only this series id (default: all)")
+    parser.add_argument(
+        "--lookback",
+        type=int,
+        default=defaults.lookback,
+        help="traffic: hours of readings each window sees",
+    )
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        default=defaults.horizon,
+        help="traffic: hours each window forecasts",
+    )
+    parser.add_argument("--epochs", type=int, help=preset("maximum epochs", "epochs"))
+    parser.add_argument("--units", type=int, help=preset("recurrent units", "units"))
+    parser.add_argument(
+        "--patience",
+        type=int,
+        help=preset("early-stopping patience (epochs)", "patience"),
+    )
+    parser.add_argument(
+        "--batch-size", type=int, help=preset("batch size", "batch_size")
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        help=preset("Adam's learning rate", "learning_rate"),
+    )
     parser.add_argument(
         "--monitor",
         choices=MONITORS,
-        help="validation column that picks the kept epoch (preset: val_loss)",
+        help=preset(
+            "validation column that picks the kept epoch (chatbot; traffic "
+            "keeps val_loss)",
+            "monitor",
+        ),
     )
-    parser.add_argument("--preset", choices=sorted(PRESETS), default=defaults.preset)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--preset", choices=sorted(PRESETS), default=defaults.preset, help=preset_help()
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="seeds the weights, shuffling and splits",
+    )
     parser.add_argument(
         "--seeds",
         help="chatbot: comma-separated seeds (e.g. 0,1,2): every model once "
@@ -84,37 +130,68 @@ def build_parser():
     chat.add_argument(
         "--language", default=defaults.language, help="chatterbot-corpus language"
     )
-    chat.add_argument("--level", choices=LEVELS, default=defaults.level)
+    chat.add_argument(
+        "--level",
+        choices=LEVELS,
+        default=defaults.level,
+        help="tokens: words or characters",
+    )
     chat.add_argument(
         "--max-tokens",
         type=int,
-        help="longest side kept (10 on chitchat/Cornell/ConvoKit, 20 else)",
+        help="longest side kept (default: 10 on chitchat/Cornell/ConvoKit, 20 "
+        "else; 5 times that at --level char)",
     )
     chat.add_argument(
         "--min-count",
         type=int,
-        help="rarer words drop their pairs (3 on chitchat/Cornell/ConvoKit, 1 else)",
+        help="rarer words drop their pairs (default: 3 on chitchat/Cornell/"
+        "ConvoKit, 1 else)",
     )
     chat.add_argument(
-        "--max-train-pairs", type=int, help="seeded sample of the training split"
+        "--max-train-pairs",
+        type=int,
+        help="seeded sample of the training split (default: all pairs)",
     )
-    chat.add_argument("--dropout", type=float, help="seq2seq dropout (preset)")
+    chat.add_argument(
+        "--dropout", type=float, help=chatbot_preset("seq2seq dropout", "dropout")
+    )
     chat.add_argument(
         "--attention-score",
-        choices=list(SCORES),
+        choices=ATTENTION_SCORES,
         default=defaults.attention_score,
         help="lstm-attention score (Luong dot/general, Bahdanau additive)",
     )
-    chat.add_argument("--num-heads", type=int, default=defaults.num_heads)
-    chat.add_argument("--num-layers", type=int, default=defaults.num_layers)
     chat.add_argument(
-        "--no-repeat-ngram", type=int, help="block repeated n-grams in replies (preset)"
+        "--num-heads",
+        type=int,
+        default=defaults.num_heads,
+        help="transformer attention heads",
     )
     chat.add_argument(
-        "--repetition-penalty", type=float, help="CTRL repetition penalty (preset)"
+        "--num-layers",
+        type=int,
+        default=defaults.num_layers,
+        help="transformer blocks per side",
     )
     chat.add_argument(
-        "--prompts", help="prompts file every run answers; unset: the 21 shipped ones"
+        "--no-repeat-ngram",
+        type=int,
+        help=chatbot_preset(
+            "replies never repeat an n-gram of this size, 0 for off",
+            "no_repeat_ngram",
+        ),
+    )
+    chat.add_argument(
+        "--repetition-penalty",
+        type=float,
+        help=chatbot_preset(
+            "CTRL repetition penalty, 1.0 for off", "repetition_penalty"
+        ),
+    )
+    chat.add_argument(
+        "--prompts",
+        help="prompts file every run answers (default: the 21 shipped ones)",
     )
     parser.add_argument(
         "--out", help="run directory (default: runs/<task>-<model>-<stamp>)"
@@ -125,12 +202,13 @@ def build_parser():
     parser.add_argument(
         "--distribute",
         choices=["data-parallel"],
-        help="data-parallel over all local devices (JAX)",
+        help="data-parallel over all local devices (JAX; default: one device)",
     )
     parser.add_argument(
         "--backend",
-        choices=["jax", "torch", "tensorflow"],
-        help="sets KERAS_BACKEND when it is not set already",
+        choices=BACKENDS,
+        help="sets KERAS_BACKEND when it is not set already (default: "
+        "KERAS_BACKEND, else ~/.keras/keras.json)",
     )
     return parser
 
@@ -145,27 +223,12 @@ def settings():
     return [f.name for f in dataclasses.fields(TrainConfig) if f.name not in fixed]
 
 
-def _flag(name):
-    return "--" + name.replace("_", "-")
+def _check_settings(args):
+    """Every setting's type and range, before any work (TrainConfig.validate)."""
+    from zoo.train.config import TrainConfig
 
-
-def _check_numbers(args):
-    numbers = ("lookback", "horizon", "epochs", "units", "patience", "batch_size")
-    counts = ("max_tokens", "min_count", "num_heads", "num_layers", "max_train_pairs")
-    for name in (*numbers, *counts):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ZooError(f"{_flag(name)} must be >= 1, got {value}")
-    if args.learning_rate is not None and not args.learning_rate > 0:
-        raise ZooError(f"--learning-rate must be > 0, got {args.learning_rate}")
-    if args.dropout is not None and not 0 <= args.dropout < 1:
-        raise ZooError(f"--dropout must be in [0, 1), got {args.dropout}")
-    from zoo.decoding import check_options
-
-    # The decoders' own check: one message for the CLI and the Python API.
-    options = {"no_repeat_ngram": args.no_repeat_ngram,
-               "repetition_penalty": args.repetition_penalty}  # fmt: skip
-    check_options(**{k: v for k, v in options.items() if v is not None})
+    values = {n: getattr(args, n) for n in settings()}
+    TrainConfig(task=args.task or "traffic", **values).validate()
 
 
 def _models_and_seeds(args):
@@ -201,27 +264,49 @@ def _stamp():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+def progress_verbosity(stream=None):
+    """Keras `fit` verbosity: the progress bar on a terminal, else one line.
+
+    Keras draws its bar with carriage returns and ANSI codes whenever it
+    runs on a POSIX system, even into a file; a log gets one plain line per
+    epoch instead (verbose=2).
+
+    Args:
+        stream: the file progress goes to (default: sys.stdout).
+
+    Returns:
+        "auto" or 2.
+    """
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return "auto" if isatty is not None and isatty() else 2
+
+
 def run_one(args, parser):
-    from zoo.train.config import TrainConfig
-    from zoo.train.engine import load_run_config, train_and_evaluate
+    from zoo.run_dir import check_out_dir, read_config
+    from zoo.train.config import TrainConfig, flag
+    from zoo.train.engine import train_and_evaluate
 
     if args.resume:
         if not args.out:
             raise ZooError("--resume needs --out RUN_DIR (the run to continue)")
         changed = [
-            _flag(n) for n in settings() if getattr(args, n) != parser.get_default(n)
+            flag(n) for n in settings() if getattr(args, n) != parser.get_default(n)
         ]
         if changed:
             raise ZooError(
                 f"--resume takes every setting from RUN_DIR/config.json; drop {changed}"
             )
-        config = load_run_config(args.out)
+        check_out_dir(args.out, resume=True)  # a finished run says so first
+        config = read_config(args.out)
         out = args.out
     else:
         values = {n: getattr(args, n) for n in settings()}
         config = TrainConfig(task=args.task, **values)
         out = args.out or os.path.join("runs", f"{args.task}-{args.model}-{_stamp()}")
-    return out, train_and_evaluate(config, out, resume=args.resume)
+    return out, train_and_evaluate(
+        config, out, resume=args.resume, verbose=progress_verbosity()
+    )
 
 
 def run_suite(args):
@@ -292,7 +377,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     from zoo.runtime import apply_backend_flag
 
-    apply_backend_flag(argv)  # before anything imports keras
+    apply_backend_flag(argv, "zoo.train")  # before anything imports keras
     parser = build_parser()
     args = parser.parse_args(argv)
 
@@ -301,7 +386,7 @@ def main(argv=None):
     print(f"zoo.train: {describe()}", flush=True)
     one_line_warnings("zoo.train")
     try:
-        _check_numbers(args)
+        _check_settings(args)
         if args.task is None:
             return run_suite(args)
         models, seeds = _models_and_seeds(args)

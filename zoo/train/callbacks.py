@@ -13,6 +13,7 @@ import os
 import keras
 
 from zoo.io import write_text
+from zoo.train.checkpoints import save_weights_atomically
 
 
 class EpochSeededShuffle(keras.utils.PyDataset):
@@ -75,9 +76,9 @@ class HistoryTracker(keras.callbacks.Callback):
     On (re)start it keeps the rows of epochs before the first epoch run now,
     so a resumed run continues the file. After each epoch: the row is written
     (atomically); if the monitored value is the best so far, the weights go
-    to `best.weights.h5`; if the best epoch is `patience` epochs back,
-    training stops. A NaN loss stops training and is reported in
-    `diverged_at`.
+    to `best.weights.h5` (atomically too); if the best epoch is `patience`
+    epochs back, training stops. A NaN loss stops training and is reported
+    in `diverged_at`.
 
     Args:
         run_dir: str. The run directory.
@@ -117,7 +118,7 @@ class HistoryTracker(keras.callbacks.Callback):
         self._write()
         best = self.best_index()
         if best == len(self.rows) - 1:
-            self.model.save_weights(self.best_path)
+            save_weights_atomically(self.model, self.best_path)
         elif len(self.rows) - 1 - best >= self.patience:
             self.stopped_early_at = epoch
             self.model.stop_training = True

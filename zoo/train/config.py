@@ -1,7 +1,12 @@
 """The one configuration object of a training run: every knob, commented."""
 
 import dataclasses
+import math
+import types
+import typing
 from dataclasses import dataclass, field
+
+from zoo.errors import ZooError
 
 # Values a preset sets when the command line leaves them unset: BASE, then
 # the task's preset, then the model's overrides.
@@ -33,6 +38,12 @@ TASK_PRESETS = {
                  "dropout": 0.3, "learning_rate": 3e-3, **CHATBOT_DECODING},
     },
 }  # fmt: skip
+# Ranges of the numeric settings, checked by `TrainConfig.validate` for the
+# command line and for a resumed run's config.json alike.
+AT_LEAST_ONE = ("lookback", "horizon", "epochs", "units", "patience", "batch_size",
+                "max_tokens", "min_count", "num_heads", "num_layers",
+                "max_train_pairs")  # fmt: skip
+DISTRIBUTE = (None, "data-parallel")
 # Per-model overrides of a task's preset: a transformer epoch costs about
 # twice an LSTM epoch here, and its validation loss falls about twice as fast.
 MODEL_PRESETS = {
@@ -113,6 +124,77 @@ class TrainConfig:
         updates = {k: v for k, v in preset.items() if getattr(self, k) is None}
         return dataclasses.replace(self, **updates)
 
+    def validate(self):
+        """Checks every setting's type and range; returns self.
+
+        Run directories travel between people, so a resumed run's
+        config.json is checked like the command line. Choices that depend on
+        the task (model, corpus, monitor...) are the task's own `check`.
+
+        Returns:
+            TrainConfig: self.
+
+        Raises:
+            ZooError: one line naming the setting (as its command-line flag),
+                the value and the range.
+
+        Example:
+        >>> TrainConfig(units=0).validate()
+        Traceback (most recent call last):
+        ...
+        zoo.errors.ZooError: --units must be an integer >= 1, got 0
+        """
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if not _has_type(value, spec.type):
+                raise ZooError(
+                    f"{flag(spec.name)} must be {_type_words(spec.type)}, got {value!r}"
+                )
+        for key in AT_LEAST_ONE:
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ZooError(f"{flag(key)} must be an integer >= 1, got {value}")
+        if self.seed < 0:
+            raise ZooError(f"{flag('seed')} must be an integer >= 0, got {self.seed}")
+        rate = self.learning_rate
+        if rate is not None and not (rate > 0 and math.isfinite(rate)):
+            raise ZooError(
+                f"{flag('learning_rate')} must be a finite number > 0, got {rate}"
+            )
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ZooError(f"{flag('dropout')} must be in [0, 1), got {self.dropout}")
+        if self.preset not in PRESETS:
+            raise ZooError(
+                f"{flag('preset')}: unknown {self.preset!r}; choose from "
+                f"{sorted(PRESETS)}"
+            )
+        if self.distribute not in DISTRIBUTE:
+            raise ZooError(
+                f"{flag('distribute')}: unknown strategy {self.distribute!r}; "
+                "use data-parallel"
+            )
+        shares = self.split
+        if len(shares) != 3 or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and 0 < s < 1
+            for s in shares
+        ):
+            raise ZooError(
+                f"{flag('split')} must be three shares in (0, 1) (train, val, "
+                f"test), got {list(shares)}"
+            )
+        if abs(sum(shares) - 1) > 1e-6:
+            raise ZooError(f"{flag('split')} must sum to 1, got {list(shares)}")
+        from zoo.decoding import check_options
+
+        check_options(
+            **{
+                key: getattr(self, key)
+                for key in ("no_repeat_ngram", "repetition_penalty")
+                if getattr(self, key) is not None
+            }
+        )
+        return self
+
     def to_dict(self):
         data = dataclasses.asdict(self)
         data["split"] = list(self.split)
@@ -125,6 +207,45 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown settings {unknown}")
         data = dict(data)
-        if "split" in data:
+        if isinstance(data.get("split"), list):  # JSON has no tuples
             data["split"] = tuple(data["split"])
         return cls(**data)
+
+
+def _has_type(value, annotation):
+    """Whether a JSON-loaded value fits a field's annotation (no bool as int)."""
+    if isinstance(annotation, types.UnionType):
+        return any(_has_type(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if isinstance(value, bool):
+        return annotation is bool
+    if annotation is float:
+        return isinstance(value, (int, float))
+    if annotation is tuple:
+        return isinstance(value, (tuple, list))
+    return isinstance(value, annotation)
+
+
+def _type_words(annotation):
+    """`int | None` -> "an integer or unset (null)", for error messages."""
+    words = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        tuple: "a list",
+        dict: "a mapping",
+        type(None): "unset (null)",
+    }
+    parts = typing.get_args(annotation) or (annotation,)
+    return " or ".join(words.get(part, part.__name__) for part in parts)
+
+
+def flag(field_name):
+    """The command-line flag of a setting: `batch_size` -> `--batch-size`.
+
+    Example:
+    >>> flag("batch_size")
+    '--batch-size'
+    """
+    return "--" + field_name.replace("_", "-")

@@ -4,26 +4,33 @@
 2. Load and window the data (bad input fails here, before any file exists).
 3. Write `config.json`; fit with the Keras progress bar, a per-epoch
    `history.csv`, early stopping and the best checkpoint decided from that
-   history, and `BackupAndRestore` so `--resume` continues from the last
-   completed epoch, even after `kill -9`.
+   history, and a crash-safe backup (`zoo.train.checkpoints`) so `--resume`
+   continues from the last intact checkpoint, even after `kill -9`; SIGTERM
+   stops the run like Ctrl-C.
 4. Keep the best weights in `model.keras`; write `metrics.json` (model and
    baselines) and `figures/`.
 """
 
-import json
+import functools
 import os
+import signal
+import threading
 import time
+import warnings
 
 import keras
 import numpy as np
 
 from zoo.errors import ZooError
-from zoo.io import atomic_path, write_json
+from zoo.io import atomic_path, finite_or_none, write_json
+from zoo.run_dir import check_out_dir, remove_leftovers
 from zoo.runtime import library_versions, list_devices
 from zoo.train import figures
 from zoo.train.callbacks import EpochSeededShuffle, HistoryTracker, SetEpoch
 from zoo.train.chatbot_task import ChatbotTask
-from zoo.train.config import TrainConfig
+from zoo.train.checkpoints import CrashSafeBackup
+from zoo.train.memory import check_fits
+from zoo.train.summary import run_directory_sentence
 from zoo.train.traffic_task import TrafficTask
 
 TASKS = {task.name: task for task in (TrafficTask(), ChatbotTask())}
@@ -76,29 +83,34 @@ def _predict(model, inputs, batch_size, devices):
     return outputs[: len(inputs)]
 
 
-def load_run_config(run_dir):
-    """The TrainConfig saved in `run_dir`, for --resume.
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
-    Raises:
-        ZooError: the folder or its config.json is missing or corrupt.
+
+def _sigterm_interrupts(function):
+    """Runs `function` with SIGTERM raising KeyboardInterrupt, as Ctrl-C does.
+
+    The previous handler comes back afterwards. Only the main thread can set
+    handlers; elsewhere `function` runs as it is.
     """
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isdir(run_dir):
-        raise ZooError(
-            f"--resume: no run directory {run_dir!r}; pass --out RUN_DIR of a run"
-        )
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-        data.pop("environment", None)
-        return TrainConfig.from_dict(data)
-    except (OSError, ValueError, TypeError) as error:
-        raise ZooError(
-            f"--resume: {path} is missing or corrupt ({type(error).__name__}); "
-            "start a new run instead"
-        ) from None
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            return function(*args, **kwargs)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            # None: a handler not set from Python; the default is the best guess.
+            signal.signal(
+                signal.SIGTERM, signal.SIG_DFL if previous is None else previous
+            )
+
+    return wrapper
 
 
+@_sigterm_interrupts
 def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     """Trains `config.model` on `config.task` and evaluates it on the test split.
 
@@ -123,15 +135,13 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             f"--model: unknown {config.task} model {config.model!r}; "
             f"choose from {list(task.models)}"
         )
-    if os.path.exists(workdir) and not os.path.isdir(workdir):
-        raise ZooError(f"--out: {workdir!r} is a file; pass a folder for the run")
-    if not resume and os.path.exists(os.path.join(workdir, "config.json")):
-        raise ZooError(
-            f"--out: {workdir!r} already holds a run; pass --resume or a new --out"
-        )
+    check_out_dir(workdir, resume)
+    if resume:
+        remove_leftovers(workdir)
     keras.utils.set_random_seed(config.seed)
     sharded = _distribute(config)
     data = task.prepare(config)
+    check_fits(task, config, data)
     model = task.build_model(config, data)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=task.loss)
     config.environment = {
@@ -158,7 +168,7 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     # Known at preparation: a diverged or interrupted run stays usable.
     task.write_artifacts(data, workdir)
     summary = config.environment["data_summary"]
-    print(f"run directory: {workdir} ({summary})", flush=True)
+    print(run_directory_sentence(workdir, summary), flush=True)
     train = EpochSeededShuffle(
         train_x, train_y, config.batch_size, config.seed, drop_remainder=bool(sharded)
     )
@@ -171,10 +181,14 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         drop_remainder=bool(sharded),
     )
     tracker = HistoryTracker(workdir, config.patience, *task.monitor(config))
-    backup = keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"))
+    backup = CrashSafeBackup(
+        os.path.join(workdir, "backup"),
+        snapshots=[tracker.path, tracker.best_path],
+    )
     started = time.perf_counter()
     # The tracker writes the epoch's row before the backup is taken: if the
-    # process dies in between, the resumed run redoes that epoch and its row.
+    # process dies in between, the resumed run redoes that epoch and its row
+    # (the checkpoint puts back history.csv and best.weights.h5 as they were).
     model.fit(
         train,
         validation_data=val,
@@ -191,7 +205,17 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     seconds = time.perf_counter() - started
     best = tracker.best_path if os.path.exists(tracker.best_path) else None
     if best:
-        model.load_weights(best)
+        last = model.get_weights()
+        try:
+            model.load_weights(best)
+        except (OSError, ValueError, KeyError) as error:
+            # Written atomically, so damaged only from outside the run.
+            model.set_weights(last)
+            warnings.warn(
+                f"{best} does not load ({type(error).__name__}); model.keras "
+                "and metrics.json use the weights of the last epoch instead",
+                stacklevel=2,
+            )
     with atomic_path(os.path.join(workdir, "model.keras")) as tmp:
         model.save(tmp)
     if tracker.diverged_at is not None:
@@ -229,5 +253,8 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             "backend": keras.backend.backend(),
         }
     )
-    write_json(os.path.join(workdir, "metrics.json"), result)
+    # A metric that is NaN (e.g. a validation loss that overflowed) is null.
+    write_json(os.path.join(workdir, "metrics.json"), finite_or_none(result))
+    # Only now: a run killed before this point resumes from the checkpoint.
+    backup.discard()
     return result

@@ -1,0 +1,143 @@
+"""The run directory: the names of its files, and whether a folder may be one.
+
+A run directory (`python -m zoo.train --out RUN`) holds `config.json` (the
+settings, written first), `history.csv` (one row per epoch), `backup/` (the
+checkpoints `--resume` continues from), `model.keras` (the kept epoch),
+`metrics.json` (written last: a run with it is finished), `vocab.json` or
+`scaler.json`, and `figures/`.
+
+Example:
+>>> import os, tempfile
+>>> folder = tempfile.mkdtemp()
+>>> check_out_dir(os.path.join(folder, "run"), resume=False)
+>>> check_out_dir(folder, resume=True)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+zoo.errors.ZooError: --resume: no run in ... (no config.json); pass --out ...
+"""
+
+import json
+import os
+
+from zoo.errors import ZooError
+
+CONFIG = "config.json"
+HISTORY = "history.csv"
+METRICS = "metrics.json"
+MODEL = "model.keras"
+BACKUP = "backup"
+FIGURES = "figures"
+
+
+def _nearest_existing(path):
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def _holds_files(path):
+    """Whether any file lies under `path` (empty folders left by a run that
+    died before its config.json was written do not count)."""
+    return any(files for _, _, files in os.walk(path))
+
+
+def remove_leftovers(path):
+    """Deletes the temporary files of atomic writes a killed run left behind.
+
+    Args:
+        path: str. The run directory.
+
+    Returns:
+        list of str: the names removed.
+    """
+    removed = []
+    for name in os.listdir(path):
+        if name.startswith(".tmp-") and os.path.isfile(os.path.join(path, name)):
+            os.unlink(os.path.join(path, name))
+            removed.append(name)
+    return removed
+
+
+def check_out_dir(path, resume):
+    """Raises ZooError unless `path` can take a new run (or continue one).
+
+    A new run needs a new or empty folder on a writable file system; a
+    resumed run needs a folder holding an unfinished run.
+
+    Args:
+        path: str. The `--out` folder.
+        resume: bool. Whether the run is continued.
+
+    Raises:
+        ZooError: one line saying what is wrong and what to pass instead.
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ZooError(f"--out: {path!r} is a file; pass a folder for the run")
+    holds_run = os.path.exists(os.path.join(path, CONFIG))
+    if resume:
+        if not holds_run:
+            raise ZooError(
+                f"--resume: no run in {path!r} (no {CONFIG}); pass --out RUN_DIR "
+                "of a run"
+            )
+        if os.path.exists(os.path.join(path, METRICS)):
+            raise ZooError(
+                f"--resume: the run in {path!r} is finished ({METRICS} is "
+                "written); nothing to continue: start a new run with a new --out"
+            )
+    elif holds_run:
+        raise ZooError(
+            f"--out: {path!r} already holds a run; pass --resume or a new --out"
+        )
+    elif os.path.isdir(path) and _holds_files(path):
+        raise ZooError(
+            f"--out: {path!r} is a folder with other files in it; pass a new "
+            "or empty folder for the run"
+        )
+    existing = _nearest_existing(path)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ZooError(
+            f"--out: cannot write in {existing!r} (read-only or not yours); "
+            "pass a folder you can write to"
+        )
+
+
+def read_config(path, option="--resume"):
+    """The validated `TrainConfig` of the run in `path`.
+
+    Run directories travel between people, so `config.json` is checked like
+    the command line (types, ranges, no unknown keys).
+
+    Args:
+        path: str. The run directory.
+        option: str. The option that named it, for messages.
+
+    Returns:
+        zoo.train.config.TrainConfig.
+
+    Raises:
+        ZooError: the folder or its config.json is missing, corrupt or holds
+            a bad setting.
+    """
+    from zoo.train.config import TrainConfig
+
+    file = os.path.join(path, CONFIG)
+    if not os.path.isdir(path):
+        raise ZooError(f"{option}: no run directory {path!r}; pass the folder of a run")
+    try:
+        with open(file, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        data.pop("environment", None)
+        config = TrainConfig.from_dict(data)
+    except (OSError, ValueError, TypeError) as error:
+        raise ZooError(
+            f"{option}: {file} is missing or corrupt ({error}); "
+            "pass the folder of a run written by zoo.train"
+        ) from None
+    try:
+        return config.validate()
+    except ZooError as error:
+        raise ZooError(f"{option}: {file}: {error}") from None
