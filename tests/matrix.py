@@ -27,9 +27,19 @@ def count(summary, word):
     return int(match.group(1)) if match else 0
 
 
+# XLA (JAX, and TensorFlow's jit_compile) compiles each tiny test program with
+# full LLVM optimization, which costs more than running it: the tests check
+# numbers, not speed, so they compile with the cheap optimization level.
+# Benchmarks (`python -m zoo.bench`) and training never set this.
+XLA_TEST_FLAGS = (
+    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+)
+
+
 def start_pytest(backend, extra_args):
     """Starts the suite for one backend; its output goes to a temporary file."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    env.setdefault("XLA_FLAGS", XLA_TEST_FLAGS)  # a user's own flags win
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args]
     log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,5 +1,7 @@
 """Travel-time loaders on fixtures written here, and the embedded data."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,6 +90,11 @@ def test_metr_la_h5_zeros_are_missing(tmp_path):
         ),
         (lambda p: p.write_text("id,time,value\n1,notatime,3\n"), {}, "does not parse"),
         (
+            lambda p: p.write_text("time,value,series\nnotadate,1,a\nfoo,2,a\n"),
+            {},
+            "does not parse",
+        ),
+        (
             lambda p: p.write_text("id,time,value\n1,2024-01-01,\n"),
             {},
             "every value is missing",
@@ -120,8 +127,10 @@ def test_bad_files_raise_one_clear_error(tmp_path, write, kwargs, match):
     path = tmp_path / ("data" + kwargs.pop("suffix", ".csv"))
     if write is not None:
         write(path)
-    with pytest.raises(ZooError, match=match) as raised:
-        load_travel_times(path, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the error line is the only message
+        with pytest.raises(ZooError, match=match) as raised:
+            load_travel_times(path, **kwargs)
     assert "\n" not in str(raised.value)
 
 

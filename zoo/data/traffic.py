@@ -165,7 +165,11 @@ def to_long(frame, time_col=None, value_col=None, series_col=None):
         "value",
     )
     try:
-        times = pd.to_datetime(frame[time_col])
+        with warnings.catch_warnings():
+            # pandas warns before failing on text that is not dates; the
+            # one-line error below says it instead.
+            warnings.filterwarnings("ignore", "Could not infer format")
+            times = pd.to_datetime(frame[time_col])
     except (ValueError, TypeError):
         raise ZooError(
             f"--time-col: column {time_col!r} does not parse as date/time"
