@@ -77,8 +77,15 @@ def apply_backend_flag(argv, prog="zoo"):
     import sys
 
     early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--backend", choices=BACKENDS)
+    early.add_argument("--backend")
     known, _ = early.parse_known_args(argv)
+    if known.backend is not None and known.backend not in BACKENDS:
+        print(
+            f"{prog}: error: --backend: unknown {known.backend!r}; choose from "
+            f"{', '.join(BACKENDS)}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     if known.backend and "KERAS_BACKEND" not in os.environ:
         os.environ["KERAS_BACKEND"] = known.backend
     chosen = os.environ.get("KERAS_BACKEND")

@@ -25,9 +25,14 @@ def run_main(argv, capsys):
     [
         (["--learning-rate", "inf"], "--learning-rate must be a finite number > 0"),
         (["--learning-rate", "nan"], "--learning-rate must be a finite number > 0"),
-        (["--seed", "-1"], "--seed must be an integer >= 0"),
-        (["--repetition-penalty", "inf"], "--repetition-penalty must be a finite"),
-        (["--dropout", "1"], "--dropout must be in [0, 1)"),
+        (["--seed", "-1"], "--seed must be an integer in [0, 2**32)"),
+        (
+            ["--repetition-penalty", "inf", "chatbot"],
+            "--repetition-penalty must be a finite",
+        ),
+        (["--dropout", "1", "chatbot"], "--dropout must be in [0, 1)"),
+        (["--seed", str(2**70)], "--seed must be an integer in [0, 2**32)"),
+        (["--corpus", "tsv"], "--corpus only apply to the chatbot task"),
         (
             ["--model", "lstm-attention", "--units", "70"],
             "--units 70 must be a multiple of 4",
@@ -36,7 +41,9 @@ def run_main(argv, capsys):
 )
 def test_command_line_ranges(argv, message, tmp_path, capsys):
     run = tmp_path / "run"
-    code, err = run_main(["traffic", *argv, "--out", str(run)], capsys)
+    task = [a for a in argv if a in ("traffic", "chatbot")] or ["traffic"]
+    argv = [a for a in argv if a not in task]
+    code, err = run_main([*task, *argv, "--out", str(run)], capsys)
     assert code == 2 and message in err and "\n" not in err
     assert not run.exists()
 
@@ -46,6 +53,7 @@ def write_run(folder, **changes):
     folder.mkdir()
     data = TrainConfig(epochs=1, units=4).to_dict()
     data.update(changes)
+    data.pop(data.pop("drop", None), None)  # a key left out
     (folder / "config.json").write_text(json.dumps(data))
     return folder
 
@@ -63,6 +71,7 @@ def write_run(folder, **changes):
         ({"preset": "huge"}, "--preset: unknown 'huge'"),
         ({"distribute": "everywhere"}, "--distribute: unknown strategy"),
         ({"wings": 2}, "unknown settings ['wings']"),
+        ({"units": None, "drop": "units"}, "missing settings ['units']"),
     ],
 )
 def test_resumed_config_is_checked_like_the_command_line(
@@ -197,3 +206,62 @@ def test_leftover_temporary_files_are_removed(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     assert len(remove_leftovers(str(tmp_path))) == 1
     assert sorted(os.listdir(tmp_path)) == ["config.json"]
+
+
+def test_resume_needs_the_runs_own_task(tmp_path, capsys):
+    run = write_run(tmp_path / "run")  # a traffic run
+    for argv, message in (
+        (["chatbot", "--resume", "--out", str(run)], "is a traffic run"),
+        (["--resume", "--out", str(run)], "pass its TASK"),
+    ):
+        code, err = run_main(argv, capsys)
+        assert code == 2 and message in err, err
+    assert sorted(os.listdir(run)) == ["config.json"]
+
+
+def test_chatbot_options_on_traffic_and_back_are_refused(tmp_path, capsys):
+    code, err = run_main(
+        ["chatbot", "--lookback", "3", "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 2 and "--lookback only apply to the traffic task" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_folder_that_cannot_be_made_is_one_line(tmp_path, capsys, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(os, "makedirs", refuse)  # as under /proc, even for root
+    code, err = run_main(["traffic", "--epochs", "1", "--units", "4",
+                          "--series", "448838574", "--out", str(tmp_path / "r")],
+                         capsys)  # fmt: skip
+    assert code == 2 and "cannot write the run" in err and "\n" not in err
+
+
+def test_backend_flag_typo_is_one_line():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "zoo.train", "traffic", "--backend", "foo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "zoo.train: error: --backend: unknown 'foo'; choose from jax, torch, tensorflow"
+    )
+
+
+def test_a_resume_that_runs_no_epoch_keeps_the_files_history(tmp_path):
+    """A config.json edited to fewer epochs than the checkpoint: fit runs no
+    epoch, and the kept epoch still comes from history.csv (was: min() of an
+    empty sequence after files were rewritten)."""
+    from zoo.train.callbacks import HistoryTracker
+
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,2.0,1.5\n1,1.0,1.2\n")
+    tracker = HistoryTracker(str(tmp_path), patience=3)
+    tracker.on_train_end()
+    assert tracker.best_index() == 1 and len(tracker.rows) == 2

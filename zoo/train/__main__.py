@@ -223,10 +223,31 @@ def settings():
     return [f.name for f in dataclasses.fields(TrainConfig) if f.name not in fixed]
 
 
-def _check_settings(args):
-    """Every setting's type and range, before any work (TrainConfig.validate)."""
-    from zoo.train.config import TrainConfig
+# Options that only one task reads: given to the other, they would be ignored.
+ONLY_FOR = {
+    "traffic": ("time_col", "value_col", "series_col", "series", "lookback",
+                "horizon"),
+    "chatbot": ("corpus", "language", "level", "max_tokens", "min_count",
+                "max_train_pairs", "dropout", "attention_score", "num_heads",
+                "num_layers", "no_repeat_ngram", "repetition_penalty", "prompts",
+                "seeds"),
+}  # fmt: skip
 
+
+def _check_settings(args, parser):
+    """Every setting's type and range, before any work (TrainConfig.validate);
+    options of the other task are refused rather than ignored."""
+    from zoo.train.config import TrainConfig, flag
+
+    for task, names in ONLY_FOR.items():
+        if args.task in (None, task):
+            continue
+        given = [flag(n) for n in names if getattr(args, n) != parser.get_default(n)]
+        if given:
+            raise ZooError(
+                f"{', '.join(given)} only apply to the {task} task; drop them "
+                f"for {args.task}"
+            )
     values = {n: getattr(args, n) for n in settings()}
     TrainConfig(task=args.task or "traffic", **values).validate()
 
@@ -299,6 +320,11 @@ def run_one(args, parser):
             )
         check_out_dir(args.out, resume=True)  # a finished run says so first
         config = read_config(args.out)
+        if config.task != args.task:
+            raise ZooError(
+                f"--resume: {args.out!r} is a {config.task} run; pass "
+                f"{config.task} as the TASK"
+            )
         out = args.out
     else:
         values = {n: getattr(args, n) for n in settings()}
@@ -311,11 +337,13 @@ def run_one(args, parser):
 
 def run_suite(args):
     """The quick preset of every task's default models; prints a table."""
+    from zoo.run_dir import check_out_dir
     from zoo.train.config import TrainConfig
     from zoo.train.engine import TASKS, train_and_evaluate
     from zoo.train.summary import print_suite
 
     suite_dir = args.out or os.path.join("runs", f"suite-{_stamp()}")
+    check_out_dir(suite_dir, resume=False)  # a new or empty folder, not a run
     results = []
     for task_name, task in TASKS.items():
         for model in task.default_suite:
@@ -386,8 +414,12 @@ def main(argv=None):
     print(f"zoo.train: {describe()}", flush=True)
     one_line_warnings("zoo.train")
     try:
-        _check_settings(args)
+        _check_settings(args, parser)
         if args.task is None:
+            if args.resume:
+                raise ZooError(
+                    "--resume continues one run: pass its TASK (traffic or chatbot)"
+                )
             return run_suite(args)
         models, seeds = _models_and_seeds(args)
         if len(models) > 1 or seeds is not None:

@@ -104,6 +104,13 @@ class HistoryTracker(keras.callbacks.Callback):
                     r for r in csv.DictReader(handle) if int(r["epoch"]) < epoch
                 ]
 
+    def on_train_end(self, logs=None):
+        # A resumed run whose checkpoint is at or past `epochs` runs no
+        # epoch: its history is the file's.
+        if not self.rows and os.path.exists(self.path):
+            with open(self.path, newline="") as handle:
+                self.rows = list(csv.DictReader(handle))
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):

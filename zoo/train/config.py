@@ -154,8 +154,10 @@ class TrainConfig:
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ZooError(f"{flag(key)} must be an integer >= 1, got {value}")
-        if self.seed < 0:
-            raise ZooError(f"{flag('seed')} must be an integer >= 0, got {self.seed}")
+        if not 0 <= self.seed < 2**32:  # numpy's and the backends' seed range
+            raise ZooError(
+                f"{flag('seed')} must be an integer in [0, 2**32), got {self.seed}"
+            )
         rate = self.learning_rate
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             raise ZooError(
@@ -206,6 +208,10 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown settings {unknown}")
+        # A setting left out would silently take today's default.
+        missing = sorted(known - set(data) - {"environment"})
+        if missing:
+            raise ValueError(f"missing settings {missing}")
         data = dict(data)
         if isinstance(data.get("split"), list):  # JSON has no tuples
             data["split"] = tuple(data["split"])

@@ -163,8 +163,19 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             )
         val_batch = max(sharded, min(val_batch, len(val_y) // sharded * sharded))
     # Every check on the input is done: only now does the run directory exist.
-    os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
-    write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    try:
+        os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
+        write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    except OSError as error:
+        raise ZooError(
+            f"--out: cannot write the run in {workdir!r} ({error.strerror}); "
+            "pass a folder you can write to"
+        ) from None
+    if resume and not os.path.isdir(os.path.join(workdir, "backup")):
+        warnings.warn(
+            f"{workdir} has no backup/ checkpoint; training starts again from epoch 1",
+            stacklevel=2,
+        )
     # Known at preparation: a diverged or interrupted run stays usable.
     task.write_artifacts(data, workdir)
     summary = config.environment["data_summary"]
