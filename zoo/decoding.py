@@ -21,6 +21,7 @@ Example:
 >>> ids = greedy(generator, sources, max_length=20)  # doctest: +SKIP
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -43,9 +44,10 @@ def check_options(no_repeat_ngram=0, repetition_penalty=1.0):
     """Raises ZooError naming the flag when a decoding option is out of range."""
     if no_repeat_ngram < 0:
         raise ZooError(f"--no-repeat-ngram must be >= 0, got {no_repeat_ngram}")
-    if not repetition_penalty >= 1.0:
+    if not 1.0 <= repetition_penalty < math.inf:
         raise ZooError(
-            f"--repetition-penalty must be >= 1.0 (1.0: off), got {repetition_penalty}"
+            "--repetition-penalty must be a finite number >= 1.0 (1.0: off), "
+            f"got {repetition_penalty}"
         )
 
 
@@ -98,6 +100,19 @@ def _log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
+def _initial_state(generator, memory, max_length):
+    """The generator's state before the first of at most `max_length` steps.
+
+    A generator whose `initial_state` takes `max_length` (the transformer's
+    key/value cache) preallocates its cache for the whole generation, so
+    every step sees the same shapes (one compiled program on JAX, instead
+    of one per generated length).
+    """
+    if "max_length" in inspect.signature(generator.initial_state).parameters:
+        return generator.initial_state(memory, max_length=max_length)
+    return generator.initial_state(memory)
+
+
 def _run(generator, sources, max_length, choose, cached=True, **options):
     """Shared loop: `choose(logits (B, V) float64) -> ids (B,)` each step.
 
@@ -110,7 +125,7 @@ def _run(generator, sources, max_length, choose, cached=True, **options):
     tokens = np.full((batch, 1), SOS_ID, dtype="int32")
     if cached:
         memory = generator.encode(sources)
-        state = generator.initial_state(memory)
+        state = _initial_state(generator, memory, max_length)
     for t in range(max_length):
         if cached:
             logits, state = generator.step(tokens, state, memory)
@@ -285,7 +300,7 @@ def beam_search(
 def _beam_one(generator, source, max_length, width, alpha, cached=True, **options):
     if cached:
         memory = generator.encode(source)
-        state = generator.initial_state(memory)
+        state = _initial_state(generator, memory, max_length)
     beams = [([], 0.0)]  # (tokens, log-probability)
     finished = []
     tokens = np.full((1, 1), SOS_ID, dtype="int32")

@@ -1,9 +1,10 @@
 """`zoo.bench decode`: cache memory per generated token (facts, not timings)."""
 
+import keras
 import numpy as np
 import pytest
 
-from zoo.bench.decode import _cache_growth
+from zoo.bench.decode import _cache_growth, _preallocated_bytes, _timed_counting
 from zoo.models.seq2seq import build_seq2seq, generator_for
 
 
@@ -19,3 +20,22 @@ def test_key_value_cache_grows_and_linear_state_does_not(name, grows):
         assert sizes[4] == 4 * sizes[1] and sizes[2] == 2 * sizes[1]
     else:  # (S, z) of linear attention: constant in t
         assert sizes[1] == sizes[2] == sizes[4] > 0
+
+
+def test_the_decoders_cache_is_preallocated_for_every_step():
+    """What greedy decoding holds from the first token on: the key/value
+    rows of all `steps` tokens (plus each block's int32 length)."""
+    model = build_seq2seq("transformer", 20, 8, num_heads=2, num_layers=1)
+    generator = generator_for(model)
+    sources = np.full((2, 3), 5, dtype="int32")
+    grown = _cache_growth(generator, sources, 4)
+    assert _preallocated_bytes(generator, sources, 4) == grown[4] + 4
+
+
+def test_compilations_are_counted_on_jax_only():
+    seconds, result, counts = _timed_counting(lambda: 7, repeats=2)
+    assert result == 7 and seconds >= 0
+    if keras.backend.backend() == "jax":
+        assert counts == {"first_run": 0, "timed_runs": 0}
+    else:
+        assert counts is None

@@ -4,10 +4,16 @@ For each seq2seq model: greedy decoding of `steps` tokens with the model's
 cache (one new token per step) against the naive reference that reruns the
 whole model on the whole prefix at every step, same process, same tokens
 (checked); the speed-up is their time ratio. Cache memory per step: the
-bytes the decoder state holds after 1, `steps`/2 and `steps` tokens:
-linear attention's recurrent state stays constant, the key/value cache grows.
+bytes the decoder state holds after 1, `steps`/2 and `steps` tokens when it
+grows with the tokens (no `max_length`): linear attention's recurrent state
+stays constant, the key/value cache grows; and the bytes of the
+preallocated key/value cache that the decoders use (`steps` positions from
+the first token on). On JAX, the number of programs compiled during the
+first cached decode and during the timed ones (0 when every step has the
+same shapes).
 """
 
+import contextlib
 from dataclasses import asdict, dataclass
 
 import keras
@@ -16,7 +22,7 @@ from keras import ops
 
 from zoo.bench.runners import state_bytes, timed_median
 from zoo.data.text import SOS_ID
-from zoo.decoding import greedy
+from zoo.decoding import _initial_state, greedy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.runtime import library_versions, list_devices
 
@@ -53,6 +59,56 @@ def _cache_growth(generator, sources, steps):
     return sizes
 
 
+def _preallocated_bytes(generator, sources, steps):
+    """Bytes of a cache preallocated for `steps` tokens, or None."""
+    memory = generator.encode(sources)
+    state = _initial_state(generator, memory, steps)
+    return state_bytes(state)
+
+
+@contextlib.contextmanager
+def _counting_compilations():
+    """Yields a list that gets one item per program JAX compiles (None off JAX)."""
+    if keras.backend.backend() != "jax":
+        yield None
+        return
+    import jax
+
+    compiled = []
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiled.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield compiled
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def _timed_counting(fn, repeats):
+    """`timed_median` of `fn`, plus JAX's compilations in its runs.
+
+    Returns:
+        (median seconds, the first run's result, None off JAX or
+        `{"first_run": n, "timed_runs": n}`).
+    """
+    with _counting_compilations() as compiled:
+        if compiled is None:
+            return (*timed_median(fn, repeats), None)
+        counts = []
+
+        def counted():
+            before = len(compiled)
+            result = fn()
+            counts.append(len(compiled) - before)
+            return result
+
+        seconds, result = timed_median(counted, repeats)
+    return seconds, result, {"first_run": counts[0], "timed_runs": sum(counts[1:])}
+
+
 def run(config):
     rng = np.random.default_rng(0)
     sources = rng.integers(4, config.vocab, size=(config.batch, config.source_length))
@@ -65,7 +121,7 @@ def run(config):
         )
         _no_eos(model)
         generator = generator_for(model)
-        fast, cached = timed_median(
+        fast, cached, compilations = _timed_counting(
             lambda g=generator: greedy(g, sources, config.steps), config.repeats
         )
         slow, recomputed = timed_median(
@@ -79,7 +135,12 @@ def run(config):
             "speedup": round(slow / fast, 2),
             "same_tokens": same,
             "cache_bytes_after_steps": _cache_growth(generator, sources, config.steps),
+            "preallocated_cache_bytes": _preallocated_bytes(
+                generator, sources, config.steps
+            ),
         }
+        if compilations is not None:
+            models[name]["jax_compilations_cached"] = compilations
     return {
         "backend": keras.backend.backend(),
         "versions": library_versions(),
@@ -104,3 +165,12 @@ def print_report(result):
             f"  {name:<19} {row['cached_seconds']:>9.3f} "
             f"{row['recomputed_seconds']:>13.3f} {row['speedup']:>8.2f}x  {sizes}{same}"
         )
+    compiled = {
+        name: row["jax_compilations_cached"]
+        for name, row in result["models"].items()
+        if "jax_compilations_cached" in row
+    }
+    if compiled:
+        print("  JAX programs compiled by cached decoding (first run, timed runs):")
+        for name, counts in compiled.items():
+            print(f"    {name:<19} {counts['first_run']}, {counts['timed_runs']}")

@@ -1,6 +1,7 @@
 """Transformer encoder-decoders on the zoo's softmax or linear attention."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from zoo.layers.token_embedding import TokenAndPositionEmbedding
@@ -63,12 +64,39 @@ def build_transformer_seq2seq(
 class TransformerGenerator(Seq2SeqGenerator):
     """Incremental decoding with each decoder block's self-attention cache.
 
-    Softmax attention keeps keys and values (growing by one row per token);
-    linear attention keeps its recurrent state (S, z), of constant size.
+    Softmax attention keeps keys and values: preallocated for `max_length`
+    tokens when the decoder says how many it generates (the same shapes at
+    every step), growing by one row per token otherwise. The encoder
+    memory's cross-attention keys and values are projected once, in
+    `encode`. Linear attention keeps its recurrent state (S, z), of
+    constant size.
+
+    On JAX, a step whose state keeps its shapes (preallocated caches,
+    linear attention) runs as one `jax.jit`-compiled program, the weights
+    passed as arguments (so training the model later is seen): run op by
+    op, a step dispatches a few hundred small programs, each compiled the
+    first time it meets a shape. Other backends, and the growing cache,
+    run eagerly.
+
+    Args:
+        model: a `build_transformer_seq2seq` model.
+        jit_compile: bool. Compile fixed-shape steps on JAX. Defaults to
+            `True` (ignored on other backends).
+
+    Example:
+    >>> model = build_transformer_seq2seq(20, dim=8, num_heads=2, num_layers=1)
+    >>> generator = TransformerGenerator(model)
+    >>> memory = generator.encode(np.array([[5, 6, 7]], "int32"))
+    >>> state = generator.initial_state(memory, max_length=4)
+    >>> logits, state = generator.step(np.array([[1]], "int32"), state, memory)
+    >>> tuple(logits.shape)
+    (1, 20)
     """
 
-    def __init__(self, model):
+    def __init__(self, model, jit_compile=True):
         super().__init__(model)
+        self.jit_compile = jit_compile
+        self._compiled_step = None
         self.embedding = model.get_layer("embedding")
         self.encoders = [
             b for b in model.layers if isinstance(b, TransformerEncoderBlock)
@@ -81,27 +109,118 @@ class TransformerGenerator(Seq2SeqGenerator):
         self.logits = model.get_layer("logits")
 
     def encode(self, sources):
+        """The encoder outputs, their mask and each block's projected memory.
+
+        Returns:
+            dict: `outputs` `(B, S, d)`, `mask` `(B, S)` and, for softmax
+            attention, `cross_key_value`: per decoder block, the
+            cross-attention's `(K, V)` of the outputs.
+        """
         mask = ops.not_equal(sources, 0)
         x = self.embedding(sources)
         for block in self.encoders:
             x = block(x, mask=mask)
-        return {"outputs": self.encoder_norm(x), "mask": mask}
+        outputs = self.encoder_norm(x)
+        memory = {"outputs": outputs, "mask": mask}
+        projected = [block.cross_key_value(outputs) for block in self.decoders]
+        if all(kv is not None for kv in projected):
+            memory["cross_key_value"] = projected
+        return memory
 
-    def initial_state(self, memory):
+    def initial_state(self, memory, max_length=None):
+        """The decoder blocks' caches before the first token.
+
+        Args:
+            memory: from `encode`.
+            max_length: int or None. Tokens that `step` will be given at
+                most: the key/value caches are preallocated to that length
+                (None: they grow at every step).
+
+        Returns:
+            dict: `caches` (one per decoder block) and `position`.
+        """
         batch = ops.shape(memory["outputs"])[0]
         return {
-            "caches": [block.get_initial_state(batch) for block in self.decoders],
+            "caches": [
+                block.get_initial_state(batch, max_length) for block in self.decoders
+            ],
             "position": 0,
         }
 
     def step(self, tokens, state, memory):
+        """Next-token logits `(B, V)` for `tokens` `(B, 1)`; returns (logits, state)."""
+        if self._fixed_shapes(state):
+            return self._step_compiled(tokens, state, memory)
+        return self._step_eager(tokens, state, memory)
+
+    def _fixed_shapes(self, state):
+        """Whether this step runs compiled: JAX, and a state of constant shapes."""
+        if not self.jit_compile or keras.backend.backend() != "jax":
+            return False
+        return all(
+            block.attention == "linear" or len(cache) == 3
+            for block, cache in zip(self.decoders, state["caches"], strict=True)
+        )
+
+    def _step_eager(self, tokens, state, memory):
         y = self.embedding(tokens, start=state["position"])
+        projected = memory.get("cross_key_value", [None] * len(self.decoders))
         caches = []
-        for block, cache in zip(self.decoders, state["caches"], strict=True):
-            y, cache = block.step(y, memory["outputs"], cache, memory["mask"])
+        for block, cache, cross in zip(
+            self.decoders, state["caches"], projected, strict=True
+        ):
+            y, cache = block.step(
+                y, memory["outputs"], cache, memory["mask"], cross_key_value=cross
+            )
             caches.append(cache)
         logits = self.logits(self.decoder_norm(y))[:, -1]
         return logits, {"caches": caches, "position": state["position"] + 1}
+
+    def _step_compiled(self, tokens, state, memory):
+        """`_step_eager` as one jax.jit program (traced once per shape)."""
+        import jax
+
+        position = state["position"]
+        for cache in state["caches"]:
+            # Inside jit the cache's length has no value to check: check here.
+            if len(cache) == 3 and position + tokens.shape[1] > cache[0].shape[1]:
+                raise ValueError(
+                    f"step: the key/value cache holds {cache[0].shape[1]} "
+                    f"positions (initial_state's max_length) and {position} are "
+                    f"filled; {tokens.shape[1]} new token(s) do not fit. Pass a "
+                    "larger max_length."
+                )
+        variables = self.model.variables
+        if self._compiled_step is None:
+
+            def pure_step(values, tokens, caches, position, memory):
+                mapping = list(zip(variables, values, strict=True))
+                with keras.StatelessScope(state_mapping=mapping):
+                    logits, new_state = self._step_eager(
+                        tokens, {"caches": caches, "position": position}, memory
+                    )
+                return logits, new_state["caches"]
+
+            self._compiled_step = jax.jit(pure_step)
+        logits, caches = self._compiled_step(
+            [variable.value for variable in variables],
+            tokens,
+            state["caches"],
+            np.asarray(position, "int32"),  # a traced value, not a constant
+            memory,
+        )
+        return logits, {"caches": caches, "position": position + 1}
+
+    @staticmethod
+    def reorder(structure, indices):
+        """Selects batch rows `indices`; scalars (a cache's length) are shared."""
+        indices = ops.convert_to_tensor(indices, "int32")
+        return keras.tree.map_structure(
+            lambda x: (
+                ops.take(x, indices, axis=0) if len(getattr(x, "shape", ())) else x
+            ),
+            structure,
+        )
 
     def attention_weights(self, sources, decoder_inputs):
         """Cross-attention of the last decoder block, averaged over heads.
