@@ -26,6 +26,17 @@ def _symbolic_inputs(input_data):
     return symbolic, model_inputs, feed
 
 
+def _shapes(expected_output_shape):
+    """A list of shapes: one shape, or a tuple of them for several outputs."""
+    if all(d is None or isinstance(d, int) for d in expected_output_shape):
+        return [tuple(expected_output_shape)]
+    return [tuple(shape) for shape in expected_output_shape]
+
+
+def _numpy_list(outputs):
+    return [ops.convert_to_numpy(o) for o in keras.tree.flatten(outputs)]
+
+
 def run_layer_test(
     layer_cls,
     init_kwargs,
@@ -46,13 +57,15 @@ def run_layer_test(
         input_data: dict of name -> numpy array: the tensor call arguments.
             Passing the same array under two names (self-attention) feeds one
             `keras.Input` to both.
-        expected_output_shape: tuple. Output shape for `input_data`.
+        expected_output_shape: tuple. Output shape for `input_data`; a tuple
+            of shapes for a layer with several outputs, in their order.
         expected_num_trainable_weights: int.
         expected_num_non_trainable_weights: int. Defaults to 0.
         call_kwargs: dict. Non-tensor call arguments (`use_causal_mask`...).
         tmp_path: path-like. Folder for the `.keras` file; required for the
             save/load check.
-        run_training_check: bool. Fit one step and check the weights move.
+        run_training_check: bool. Fit one step and check the weights move
+            (a layer without trainable weights has nothing to move).
         run_mixed_precision_check: bool. Call under `mixed_bfloat16`.
 
     Returns:
@@ -64,6 +77,7 @@ def run_layer_test(
     ...     expected_output_shape=x.shape, expected_num_trainable_weights=8)
     """
     call_kwargs = call_kwargs or {}
+    shapes = _shapes(expected_output_shape)
 
     # Config round trip.
     layer = layer_cls(**init_kwargs)
@@ -72,37 +86,38 @@ def run_layer_test(
     assert restored.get_config() == config, "get_config/from_config round trip"
 
     # Eager call and weight counts.
-    output = layer(**input_data, **call_kwargs)
-    assert tuple(output.shape) == tuple(expected_output_shape), (
-        f"eager output shape {tuple(output.shape)} != {expected_output_shape}"
-    )
+    outputs = keras.tree.flatten(layer(**input_data, **call_kwargs))
+    got = [tuple(o.shape) for o in outputs]
+    assert got == shapes, f"eager output shapes {got} != {shapes}"
     assert len(layer.trainable_weights) == expected_num_trainable_weights
     assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights
-    assert np.all(np.isfinite(ops.convert_to_numpy(output)))
+    assert all(np.all(np.isfinite(o)) for o in _numpy_list(outputs))
 
     # Symbolic call inside a functional model.
     symbolic, model_inputs, feed = _symbolic_inputs(input_data)
     sym_layer = layer_cls(**init_kwargs)
-    sym_output = sym_layer(**symbolic, **call_kwargs)
-    assert tuple(sym_output.shape) == (None, *expected_output_shape[1:])
-    model = keras.Model(model_inputs, sym_output)
-    expected = ops.convert_to_numpy(model(feed))
+    sym_outputs = keras.tree.flatten(sym_layer(**symbolic, **call_kwargs))
+    got = [tuple(o.shape) for o in sym_outputs]
+    assert got == [(None, *shape[1:]) for shape in shapes], got
+    model = keras.Model(model_inputs, sym_outputs)
+    expected = _numpy_list(model(feed))
 
     # .keras save and safe load.
     if tmp_path is not None:
         path = os.path.join(str(tmp_path), f"{layer_cls.__name__}.keras")
         model.save(path)
         loaded = keras.saving.load_model(path, safe_mode=True)
-        np.testing.assert_allclose(
-            ops.convert_to_numpy(loaded(feed)), expected, rtol=1e-5, atol=1e-6
-        )
+        for value, reference in zip(_numpy_list(loaded(feed)), expected, strict=True):
+            np.testing.assert_allclose(value, reference, rtol=1e-5, atol=1e-6)
 
     # One fit step moves the trainable weights.
     if run_training_check:
         before = [ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-        target = np.ones_like(expected)
-        history = model.fit(feed, target, batch_size=len(target), epochs=1, verbose=0)
+        target = [np.ones_like(e) for e in expected]
+        history = model.fit(
+            feed, target, batch_size=len(target[0]), epochs=1, verbose=0
+        )
         assert np.isfinite(history.history["loss"][0])
         after = [ops.convert_to_numpy(w) for w in model.trainable_weights]
         assert any(not np.allclose(b, a) for b, a in zip(before, after, strict=True))
@@ -110,11 +125,11 @@ def run_layer_test(
     # Mixed precision: bfloat16 compute, float32 variables.
     if run_mixed_precision_check:
         mixed = layer_cls(**init_kwargs, dtype="mixed_bfloat16")
-        mixed_output = mixed(**input_data, **call_kwargs)
-        assert keras.backend.standardize_dtype(mixed_output.dtype) == "bfloat16"
+        for output in keras.tree.flatten(mixed(**input_data, **call_kwargs)):
+            assert keras.backend.standardize_dtype(output.dtype) == "bfloat16"
+            values = ops.convert_to_numpy(ops.cast(output, "float32"))
+            assert np.all(np.isfinite(values))
         assert all(w.dtype == "float32" for w in mixed.weights)
-        values = ops.convert_to_numpy(ops.cast(mixed_output, "float32"))
-        assert np.all(np.isfinite(values))
     return layer
 
 
