@@ -298,22 +298,31 @@ def beam_search(
 
 
 def _beam_one(generator, source, max_length, width, alpha, cached=True, **options):
+    """Beam search over one input, always `width` rows wide.
+
+    The beam starts as one live hypothesis and `width - 1` dead ones (score
+    -inf), and dead rows pad it whenever fewer than `width` hypotheses
+    survive a step, so the generator sees one batch size for the whole
+    search (one compiled step on JAX) and the memory is repeated once.
+    Dead rows' candidates score -inf and are never chosen; live rows come
+    first, so the ranking equals that of a beam holding live rows only.
+    """
+    sources = np.repeat(source, width, axis=0)
     if cached:
-        memory = generator.encode(source)
+        memory = generator.reorder(generator.encode(source), np.zeros(width, "int32"))
         state = _initial_state(generator, memory, max_length)
-    beams = [([], 0.0)]  # (tokens, log-probability)
+    beams = [([], 0.0)] + [([], -math.inf)] * (width - 1)  # (tokens, log-prob)
     finished = []
-    tokens = np.full((1, 1), SOS_ID, dtype="int32")
+    tokens = np.full((width, 1), SOS_ID, dtype="int32")
     for t in range(max_length):
         if cached:
             logits, state = generator.step(tokens, state, memory)
         else:
-            # Every live beam's prefix in a fixed-size buffer, as in `_run`.
-            prefix = np.full((len(beams), max_length), PAD_ID, dtype="int32")
+            # Every beam's prefix in a fixed-size buffer, as in `_run`.
+            prefix = np.full((width, max_length), PAD_ID, dtype="int32")
             prefix[:, 0] = SOS_ID
             for row, (beam_tokens, _) in enumerate(beams):
                 prefix[row, 1 : t + 1] = beam_tokens
-            sources = np.repeat(source, len(beams), axis=0)
             logits = generator.recompute(sources, prefix, t)
         history = [beam_tokens for beam_tokens, _ in beams]
         log_probs = _log_softmax(adjust_logits(_numpy(logits), history, **options))
@@ -322,6 +331,8 @@ def _beam_one(generator, source, max_length, width, alpha, cached=True, **option
         parents, ids = np.unravel_index(flat, scores.shape)
         survivors = []
         for parent, token in zip(parents, ids, strict=True):
+            if beams[parent][1] == -math.inf:
+                break  # a dead row: sorted, only dead rows' candidates follow
             hypothesis = (beams[parent][0] + [int(token)], float(scores[parent, token]))
             if token == EOS_ID or t == max_length - 1:
                 length = len(hypothesis[0])
@@ -341,13 +352,13 @@ def _beam_one(generator, source, max_length, width, alpha, cached=True, **option
         )
         if not survivors or (len(finished) >= width and bound <= best_finished):
             break
+        # Dead rows (copies of the first survivor, score -inf) keep the width.
+        first_parent, (first_tokens, _) = survivors[0]
+        dead = (first_parent, (first_tokens, -math.inf))
+        survivors += [dead] * (width - len(survivors))
         beams = [h for _, h in survivors]
-        rows = [parent for parent, _ in survivors]
         if cached:
-            state = generator.reorder(state, rows)
-            if t == 0 or len(rows) != len(tokens):
-                zeros = np.zeros(len(rows), dtype="int32")
-                memory = generator.reorder(memory, zeros)
+            state = generator.reorder(state, [parent for parent, _ in survivors])
         tokens = np.array([[h[0][-1]] for h in beams], dtype="int32")
     return max(finished)[1]
 

@@ -19,7 +19,8 @@ def repeats(row, n):
     return len(grams) != len(set(grams))
 
 
-@pytest.fixture(params=list(SEQ2SEQ))
+# Module scope: no test changes the model; compiled steps are traced once.
+@pytest.fixture(params=list(SEQ2SEQ), scope="module")
 def generator(request):
     return generator_for(decisive_seq2seq(request.param, VOCAB, eos_bias=-50.0))
 

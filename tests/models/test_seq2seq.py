@@ -26,7 +26,9 @@ def sources():
     return ids
 
 
-@pytest.fixture(params=list(SEQ2SEQ))
+# Module scope: no test changes the model, and sharing it lets the compiled
+# steps of a compiling backend be traced once for the whole module.
+@pytest.fixture(params=list(SEQ2SEQ), scope="module")
 def model(request):
     return decisive_seq2seq(request.param, VOCAB)
 
@@ -66,6 +68,21 @@ def test_beam_search_with_a_wide_beam_finds_the_exhaustive_best(model):
     best = candidates[int(np.argmax(scores))]
     found = beam_search(generator, src, 2, width=VOCAB**2, length_penalty=0.0)
     assert tuple(int(t) for t in found[0] if t != 0) == best
+
+
+@pytest.mark.parametrize("model", ["lstm", "transformer"], indirect=True)
+def test_beam_search_steps_at_one_batch_size(model, monkeypatch):
+    """The beam stays `width` rows wide (dead rows pad it): one step shape."""
+    generator = generator_for(model)
+    step, batches = generator.step, []
+
+    def counted(tokens, state, memory):
+        batches.append(len(tokens))
+        return step(tokens, state, memory)
+
+    monkeypatch.setattr(generator, "step", counted)
+    beam_search(generator, sources(), max_length=6, width=3)
+    assert set(batches) == {3}
 
 
 def test_sampling_is_seeded_and_top_k_1_is_greedy(model):
