@@ -33,7 +33,7 @@ from zoo.errors import ZooError
 DECODERS = ("greedy", "beam", "top-k", "top-p")
 
 
-def _numpy(x):
+def _generable_logits(x):
     """Logits as float64 numpy; PAD and SOS can never be generated."""
     logits = np.array(ops.convert_to_numpy(x), dtype="float64")
     logits[:, [PAD_ID, SOS_ID]] = -np.inf
@@ -137,7 +137,7 @@ def _run(generator, sources, max_length, choose, cached=True, **options):
             prefix[:, 0] = SOS_ID
             prefix[:, 1 : t + 1] = output[:, :t]
             logits = generator.recompute(sources, prefix, t)
-        logits = adjust_logits(_numpy(logits), output[:, :t], **options)
+        logits = adjust_logits(_generable_logits(logits), output[:, :t], **options)
         chosen = np.where(done, PAD_ID, choose(logits))
         output[:, t] = chosen
         done |= chosen == EOS_ID
@@ -325,7 +325,9 @@ def _beam_one(generator, source, max_length, width, alpha, cached=True, **option
                 prefix[row, 1 : t + 1] = beam_tokens
             logits = generator.recompute(sources, prefix, t)
         history = [beam_tokens for beam_tokens, _ in beams]
-        log_probs = _log_softmax(adjust_logits(_numpy(logits), history, **options))
+        log_probs = _log_softmax(
+            adjust_logits(_generable_logits(logits), history, **options)
+        )
         scores = np.array([score for _, score in beams])[:, None] + log_probs
         flat = np.argsort(-scores, axis=None, kind="stable")[: 2 * width]
         parents, ids = np.unravel_index(flat, scores.shape)

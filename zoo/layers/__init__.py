@@ -17,7 +17,7 @@ from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.multi_head_attention import MultiHeadAttention
 from zoo.layers.projected_attention import ProjectedAttention
 from zoo.layers.seq2seq_attention import Seq2SeqAttention
-from zoo.layers.token_embedding import TokenAndPositionEmbedding
+from zoo.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from zoo.layers.transformer_decoder_block import TransformerDecoderBlock
 from zoo.layers.transformer_encoder_block import TransformerEncoderBlock
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.layers.token_embedding import TokenAndPositionEmbedding
+from zoo.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from zoo.layers.transformer_decoder_block import TransformerDecoderBlock
 from zoo.layers.transformer_encoder_block import TransformerEncoderBlock
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
