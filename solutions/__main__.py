@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from zoo.errors import OneLineParser, ZooError
+from zoo.errors import USER_ERRORS, OneLineParser, ZooError, print_error
 
 FORMATS = ("md", "tex", "pdf")
 
@@ -77,9 +77,8 @@ def main(argv=None):
             ) from None
         sections, meta = build_sections(wanted, args.runs, args.out, args.bench)
         written = write(sections, meta, args.out, formats)
-    except ZooError as error:
-        print(f"solutions: error: {error}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as error:
+        return print_error("solutions", error)
     failed = [s.id for s in sections if not s.passed]
     for path in written:
         print(f"wrote {path}")

@@ -125,8 +125,8 @@ def interpretation(runs, comparison):
     return blocks
 
 
-def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
-    checks, verdicts = [], []
+def a3_b1(out_dir, runs, read_errors, comparison=None, comparison_source=None):
+    evidence, checks = [], []
     runs = {m: r for m, r in runs.items() if "splits" in r["metrics"]}
     if runs:
         first = runs[tables.ordered(runs)[0]]
@@ -144,7 +144,7 @@ def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
         )
         samples = kept.get("epoch_sample_pairs", {})
         decoding = kept.get("decoding", {})
-        checks += [
+        evidence += [
             Text(
                 f"Corpus `{config.get('corpus', '?')}` (split by conversation where "
                 f"the corpus has them): {summary}. The kept epoch is the one with "
@@ -178,20 +178,20 @@ def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
                 4,
             ),  # fmt: skip
         ]
-        checks += tables.epoch_figures(runs, out_dir)
-        checks += tables.attention_figures(runs, out_dir)
+        evidence += tables.epoch_figures(runs, out_dir)
+        evidence += tables.attention_figures(runs, out_dir)
         prompts = tables.prompts_table(runs)
         if prompts is not None:
             width = 11.0 / max(1, len(prompts.columns) - 1)
-            checks.append(Table(prompts, "Replies to the everyday prompts "
+            evidence.append(Table(prompts, "Replies to the everyday prompts "
                                 "(datasets/dialogs/everyday_prompts.txt)", 4,
                                 "p{3.2cm}" + f"p{{{width:.1f}cm}}" * (len(prompts.columns) - 1)))  # fmt: skip
         for model in tables.ordered(runs):
-            verdicts += _kept_epoch_checks(model, runs[model])
+            checks += _kept_epoch_checks(model, runs[model])
     else:
-        checks.append(missing_runs("chatbot", COMMAND))
+        evidence.append(missing_runs("chatbot", COMMAND))
     if comparison:
-        checks += [
+        evidence += [
             Text(
                 f"**Several seeds.** {SEEDS_COMMAND} ({comparison_source}): "
                 "mean ± standard deviation over seeds; the claim column judges "
@@ -207,9 +207,9 @@ def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
             ),  # fmt: skip
         ]
     else:
-        checks.append(missing_runs("multi-seed chatbot", SEEDS_COMMAND))
-    checks += interpretation(runs, comparison)
-    checks += [Text(f"Note: {p}") for p in problems]
+        evidence.append(missing_runs("multi-seed chatbot", SEEDS_COMMAND))
+    evidence += interpretation(runs, comparison)
+    evidence += [Text(f"Note: {p}") for p in read_errors]
     return Section(
         "A3/B1",
         "Seq2seq chatbots: LSTM decoder, attention decoder, transformer",
@@ -257,8 +257,8 @@ def a3_b1(out_dir, runs, problems, comparison=None, comparison_source=None):
                 "penalty (CTRL's repetition penalty), both stated below."
             ),
         ],
+        evidence=evidence,
         checks=checks,
-        verdicts=verdicts,
     )
 
 
@@ -321,10 +321,10 @@ def a3_4(out_dir):
                 "Damerau-Levenshtein)."
             ),
         ],
-        checks=[
+        evidence=[
             Table(pd.DataFrame(rows), "Worked examples computed by zoo.metrics", 4)
         ],
-        verdicts=[
+        checks=[
             check(
                 "max |zoo.metrics - hand-computed value| over the examples",
                 worst,

@@ -1,7 +1,8 @@
 """The document model: one source rendered to Markdown and to LaTeX.
 
 A report is a list of `Section`s; a section holds the problem statement, the
-derivation and the check as lists of blocks. Text blocks use a small common
+derivation, the result and the evidence as lists of blocks, and its checks
+(`Check`: a computed number against the derivation's). Text blocks use a small common
 syntax that both formats understand once the renderer has translated it:
 inline math in `$...$`, display math in `Math` blocks, `**bold**` and
 `` `code` ``.
@@ -78,8 +79,9 @@ class Section:
     statement: list = field(default_factory=list)
     derivation: list = field(default_factory=list)
     result: list = field(default_factory=list)
-    checks: list = field(default_factory=list)  # blocks: Text, Table, Figure
-    verdicts: list = field(default_factory=list)  # Check
+    # Shown under "Check": the tables, figures and notes the checks rest on.
+    evidence: list = field(default_factory=list)  # blocks: Text, Table, Figure
+    checks: list = field(default_factory=list)  # Check, one row each
 
     @property
     def anchor(self):
@@ -89,7 +91,7 @@ class Section:
     @property
     def passed(self):
         """Whether every check passed (True for a section with none)."""
-        return all(check.passed for check in self.verdicts)
+        return all(check.passed for check in self.checks)
 
     @property
     def status(self):
@@ -99,10 +101,10 @@ class Section:
         >>> Section("A2", "Question 2").status
         'no numerical checks (statement only)'
         """
-        total = len(self.verdicts)
+        total = len(self.checks)
         if not total:
             return "no numerical checks (statement only)"
-        failed = sum(not check.passed for check in self.verdicts)
+        failed = sum(not check.passed for check in self.checks)
         if failed:
             return f"{failed} of {_count(total, 'check')} FAILED"
         return f"{_count(total, 'check')}, all passed"
@@ -130,12 +132,12 @@ def checks_summary(sections):
     >>> checks_summary([Section("A2", "Question 2")])
     'no numerical checks in A2 (statement only)'
     """
-    checked = [s for s in sections if s.verdicts]
-    bare = [s.id for s in sections if not s.verdicts]
+    checked = [s for s in sections if s.checks]
+    bare = [s.id for s in sections if not s.checks]
     parts = []
     if checked:
-        total = sum(len(s.verdicts) for s in checked)
-        passed = sum(c.passed for s in checked for c in s.verdicts)
+        total = sum(len(s.checks) for s in checked)
+        passed = sum(c.passed for s in checked for c in s.checks)
         failed = [s.id for s in checked if not s.passed]
         if failed:
             parts.append(

@@ -193,7 +193,7 @@ def b4(out_dir, length=48, dim=16, heads=2):
                 column_format="p{0.7\\linewidth}r",
             ),
         ],
-        checks=[
+        evidence=[
             Text(
                 f"`zoo.layers.LinearAttention.step` run token by token ({length} "
                 f"tokens, $D = {dim}$, {heads} heads, Taylor map) against the "
@@ -204,7 +204,7 @@ def b4(out_dir, length=48, dim=16, heads=2):
             ),
             Table(table, "Decoder memory against tokens generated", 6),
         ],
-        verdicts=[
+        checks=[
             check(
                 "max relative $|$recurrent $-$ causal call$|$",
                 error,

@@ -7,21 +7,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from zoo.io import atomic_path  # noqa: E402
+from zoo.train import figures as run_figures  # noqa: E402
 
 
 def save(figure, out_dir, stem):
     """Writes figures/<stem>.png and .pdf under `out_dir`; closes the figure."""
-    folder = os.path.join(out_dir, "figures")
-    os.makedirs(folder, exist_ok=True)
-    for fmt, metadata in (
-        ("png", {"Software": None}),
-        ("pdf", {"Creator": None, "Producer": None, "CreationDate": None}),
-    ):
-        with atomic_path(os.path.join(folder, f"{stem}.{fmt}")) as tmp:
-            figure.savefig(
-                tmp, format=fmt, dpi=110, metadata=metadata, bbox_inches="tight"
-            )
+    for fmt in ("png", "pdf"):
+        path = os.path.join(out_dir, "figures", f"{stem}.{fmt}")
+        run_figures.save(figure, path, close=False)
     plt.close(figure)
 
 

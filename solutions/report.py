@@ -1,6 +1,12 @@
-"""Assembles the sections in sheet order and writes the chosen formats."""
+"""Assembles the sections in sheet order and writes the chosen formats.
+
+`BUILDERS` is the one registry of the report: problem id -> the function
+that builds its section, in sheet order; `PROBLEMS` and the `--only` groups
+come from it.
+"""
 
 import os
+from dataclasses import dataclass
 
 from solutions import (
     chatbot,
@@ -29,20 +35,40 @@ COMMITTED_SUMMARY = os.path.join(
 )
 # Which sections' tables come from training runs, by task.
 RUN_SECTIONS = {"chatbot": "A3/B1", "traffic": "B3"}
-PROBLEMS = (
-    "A1.1",
-    "A1.2",
-    "A1.3",
-    "A1.4",
-    "A2",
-    "A3/B1",
-    "A3.4",
-    "B2.i",
-    "B2.ii",
-    "B2.iii",
-    "B3",
-    "B4",
-)
+
+
+@dataclass
+class _Inputs:
+    """What the section builders read besides the code."""
+
+    out_dir: str  # the report folder (figures/ under it)
+    bench_dir: str  # `python -m zoo.bench` JSON (A1.4)
+    runs: dict  # task -> (runs, read errors), as `find_runs` returns them
+    comparison: object  # the multi-seed chatbot comparison, or None
+    comparison_source: str  # where it came from, in words
+
+
+# Problem id -> builder of its Section, in sheet order.
+BUILDERS = {
+    "A1.1": lambda inputs: sheet_a1.a1_1(inputs.out_dir),
+    "A1.2": lambda inputs: sheet_a1.a1_2(inputs.out_dir),
+    "A1.3": lambda inputs: sheet_a1.a1_3(inputs.out_dir),
+    "A1.4": lambda inputs: sheet_a1_crossover.a1_4(inputs.out_dir, inputs.bench_dir),
+    "A2": lambda inputs: sheet_a2.a2(inputs.out_dir),
+    "A3/B1": lambda inputs: chatbot.a3_b1(
+        inputs.out_dir,
+        *inputs.runs["chatbot"],
+        inputs.comparison,
+        inputs.comparison_source,
+    ),
+    "A3.4": lambda inputs: chatbot.a3_4(inputs.out_dir),
+    "B2.i": lambda inputs: sheet_b2.b2_i(inputs.out_dir),
+    "B2.ii": lambda inputs: sheet_b2.b2_ii(inputs.out_dir),
+    "B2.iii": lambda inputs: sheet_b2.b2_iii(inputs.out_dir),
+    "B3": lambda inputs: traffic.b3(inputs.out_dir, *inputs.runs["traffic"]),
+    "B4": lambda inputs: exam.b4(inputs.out_dir),
+}
+PROBLEMS = tuple(BUILDERS)
 # A group is every problem whose id starts with it ("A1" -> A1.1 ... A1.4;
 # "B1" -> A3/B1), so inserting a problem never shifts another group.
 GROUPS = {
@@ -82,8 +108,6 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
             if runs:
                 found[task], sources[task] = (runs, []), source
                 from_summary.add(task)
-    chat_runs, chat_problems = found["chatbot"]
-    traffic_runs, traffic_problems = found["traffic"]
     comparison, source = find_comparison(runs_dir, COMMITTED_COMPARISON)
     if comparison is not None:
         source = (
@@ -91,27 +115,12 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
             if source.startswith(COMMITTED_COMPARISON)
             else "the newest comparison under --runs"
         )
-    builders = {
-        "A1.1": lambda: sheet_a1.a1_1(out_dir),
-        "A1.2": lambda: sheet_a1.a1_2(out_dir),
-        "A1.3": lambda: sheet_a1.a1_3(out_dir),
-        "A1.4": lambda: sheet_a1_crossover.a1_4(out_dir, bench_dir),
-        "A2": lambda: sheet_a2.a2(out_dir),
-        "A3/B1": lambda: chatbot.a3_b1(
-            out_dir, chat_runs, chat_problems, comparison, source
-        ),
-        "A3.4": lambda: chatbot.a3_4(out_dir),
-        "B2.i": lambda: sheet_b2.b2_i(out_dir),
-        "B2.ii": lambda: sheet_b2.b2_ii(out_dir),
-        "B2.iii": lambda: sheet_b2.b2_iii(out_dir),
-        "B3": lambda: traffic.b3(out_dir, traffic_runs, traffic_problems),
-        "B4": lambda: exam.b4(out_dir),
-    }
-    sections = [builders[p]() for p in wanted]
+    inputs = _Inputs(out_dir, bench_dir, found, comparison, source)
+    sections = [BUILDERS[p](inputs) for p in wanted]
     for section in sections:
         for task, problem in RUN_SECTIONS.items():
             if section.id == problem and found[task][0]:
-                section.checks.insert(
+                section.evidence.insert(
                     0, Text(f"Source of the run tables: {sources[task]}.")
                 )
     meta = {

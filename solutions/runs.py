@@ -22,10 +22,11 @@ def find_runs(runs_dir, task):
     the folder names only (same runs, same report).
 
     Returns:
-        (runs, problems): runs maps model -> dict(path, metrics, history);
-        problems lists the unreadable runs, one line each.
+        (runs, read_errors): runs maps model -> dict(path, metrics, history);
+        read_errors lists the runs that could not be read (or only in part),
+        one line each.
     """
-    runs, problems = {}, []
+    runs, read_errors = {}, []
     if not os.path.isdir(runs_dir):
         return runs, [f"no runs folder {runs_dir!r}"]
     found = []
@@ -44,7 +45,7 @@ def find_runs(runs_dir, task):
             model = metrics["model"]
             metrics["results"][model]  # noqa: B018  must hold the model's row
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            problems.append(
+            read_errors.append(
                 f"{os.path.join(path, 'metrics.json')}: unreadable or partial "
                 f"({type(error).__name__}); skipped"
             )
@@ -54,14 +55,16 @@ def find_runs(runs_dir, task):
             with open(os.path.join(path, "history.csv"), newline="") as handle:
                 history = list(csv.DictReader(handle))
         except OSError:
-            problems.append(f"{path}: no history.csv; per-epoch figures leave it out")
+            read_errors.append(
+                f"{path}: no history.csv; per-epoch figures leave it out"
+            )
         runs[model] = {
             "path": path,
             "config": config,
             "metrics": metrics,
             "history": history,
         }
-    return runs, problems
+    return runs, read_errors
 
 
 def kept_epoch(history, column, pick):

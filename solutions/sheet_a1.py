@@ -67,7 +67,7 @@ def interleaved_timings(functions, rounds=TIMING_ROUNDS, clock=None):
     each once, in order in even rounds and in reverse in odd ones. A change
     in the machine's load (another process starting, a burst) thus lands on
     every shape of the rounds it overlaps instead of on the shapes measured
-    last, and the rounds it spares stay clean.
+    last, and the rounds it spares stay clean (`zoo.bench.runners.timed_rounds`).
 
     Args:
         functions: list of callables that run the work and wait for it.
@@ -78,23 +78,9 @@ def interleaved_timings(functions, rounds=TIMING_ROUNDS, clock=None):
         list of `rounds` lists: the seconds of each function in that round,
         in the order of `functions`.
     """
-    import time
+    from zoo.bench.runners import timed_rounds
 
-    clock = clock or time.perf_counter
-    for function in functions:
-        function()
-    table = []
-    for index in range(rounds):
-        order = list(range(len(functions)))
-        if index % 2:
-            order.reverse()
-        seconds = [0.0] * len(functions)
-        for i in order:
-            start = clock()
-            functions[i]()
-            seconds[i] = clock() - start
-        table.append(seconds)
-    return table
+    return timed_rounds(functions, rounds, alternate=True, clock=clock)
 
 
 def measure_softmax_attention(shapes, rounds=TIMING_ROUNDS):
@@ -176,7 +162,7 @@ def timing_exponent_holds(slope, claimed):
     return abs(slope - claimed) <= TIMING_TOLERANCE
 
 
-def scaling_verdicts(lengths, length_seconds, widths, width_seconds, dim, fixed):
+def scaling_checks(lengths, length_seconds, widths, width_seconds, dim, fixed):
     """A1.1's checks: counted multiplications (exact) and timings (robust).
 
     Args:
@@ -190,7 +176,7 @@ def scaling_verdicts(lengths, length_seconds, widths, width_seconds, dim, fixed)
     Returns:
         list of Check.
     """
-    verdicts = []
+    checks = []
     for name, sizes, seconds, count in (
         ("L", lengths, length_seconds, lambda n: attention_multiplications(n, dim)),
         ("D", widths, width_seconds, lambda w: attention_multiplications(fixed, w)),
@@ -198,7 +184,7 @@ def scaling_verdicts(lengths, length_seconds, widths, width_seconds, dim, fixed)
         claimed = CLAIMED_EXPONENTS[name]
         counted = fit_slope([(s, count(s)) for s in sizes])
         measured = robust_slope(sizes, seconds)
-        verdicts += [
+        checks += [
             check(
                 f"log-log slope of the counted multiplications against ${name}$",
                 counted,
@@ -215,7 +201,7 @@ def scaling_verdicts(lengths, length_seconds, widths, width_seconds, dim, fixed)
                 "{:.2f}",
             ),
         ]
-    return verdicts
+    return checks
 
 
 def a1_1(
@@ -295,7 +281,7 @@ def a1_1(
                 "length, linear in the width. Doubling $L$ multiplies the time by 4."
             )
         ],
-        checks=[
+        evidence=[
             Text(
                 "The exact claim is checked on operation counts: the "
                 "multiplications of the two products, counted from the shapes of "
@@ -325,7 +311,7 @@ def a1_1(
                 "derivation's slopes dashed",
             ),
         ],
-        verdicts=scaling_verdicts(
+        checks=scaling_checks(
             lengths, length_seconds, widths, width_seconds, dim, fixed_length
         ),
     )
@@ -534,7 +520,7 @@ def a1_2(out_dir):
                 f"attention at $D = 16$ ({100 * unscaled_error:.0f}% unscaled)."
             )
         ],
-        checks=[
+        evidence=[
             Table(
                 pd.DataFrame(counts),
                 "Feature counts for $K$ terms, by listing every feature "
@@ -554,7 +540,7 @@ def a1_2(out_dir):
                 "of Taylor-kernel attention against the logit scale",
             ),
         ],
-        verdicts=[
+        checks=[
             check(
                 "features listed against $M$ and $M_{sym}$ (9 pairs $D$, $K$): mismatches",
                 ", ".join(count_mismatches) or "none",
@@ -720,7 +706,7 @@ def a1_3(out_dir):
                 "$Z \\approx \\Delta^{-1}\\Phi(Q)(\\Phi(K)^\\top V)$ in $O(LMD)$ time."
             )
         ],
-        checks=[
+        evidence=[
             Text(
                 "First the derivation itself: the associative form "
                 "$\\Delta^{-1}\\Phi(Q)(\\Phi(K)^\\top V)$ and its prefix-sum "
@@ -731,7 +717,7 @@ def a1_3(out_dir):
                 "$D = 8$) against the same explicit computation."
             )
         ],
-        verdicts=[
+        checks=[
             check(
                 "derivation, non-causal: max relative difference",
                 derived[False],

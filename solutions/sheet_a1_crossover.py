@@ -597,17 +597,17 @@ def _discussion(results):
     return blocks
 
 
-def _verdicts(bench, results):
+def _checks(bench, results):
     from zoo.layers.feature_maps import get_feature_map
 
-    verdicts = []
+    checks = []
     seen = set()
     for (_backend, form), r in results.items():
         w = r["widths"]
         if ("M", w["D_f"]) not in seen:
             seen.add(("M", w["D_f"]))
             width = get_feature_map("taylor").output_dim(w["D_f"])
-            verdicts.append(
+            checks.append(
                 check(
                     f"width $M$ of the bench's taylor map ($D_f = {w['D_f']}$)",
                     width,
@@ -624,7 +624,7 @@ def _verdicts(bench, results):
                 (", masked half skipped" if r["skips"] else ", all scores")
                 if form == "causal" else ""
             )  # fmt: skip
-            verdicts.append(
+            checks.append(
                 check(
                     f"$L$ where the flop counts meet ({what}; bisection)",
                     "none" if counted is None else counted,
@@ -635,7 +635,7 @@ def _verdicts(bench, results):
                 )  # fmt: skip
             )
     for (backend, form), r in results.items():
-        verdicts.append(
+        checks.append(
             check(
                 f"{backend}, {FORM_NAMES[form]}: measured crossover",
                 _bounded(r, r["measured"]),
@@ -660,7 +660,7 @@ def _verdicts(bench, results):
             )
 
         claim, other = expected(skips), expected(not skips)
-        verdicts.append(
+        checks.append(
             check(
                 f"{backend}: causal / non-causal softmax time, median "
                 f"$L \\ge {LONG_LENGTH}$",
@@ -671,7 +671,7 @@ def _verdicts(bench, results):
                 "{:.2f}",
             )  # fmt: skip
         )
-    return verdicts
+    return checks
 
 
 def a1_4(out_dir, bench_dir):
@@ -690,7 +690,7 @@ def a1_4(out_dir, bench_dir):
                 f"$L \\gtrsim M \\approx D^2$; $L^* = {predicted_crossover(w):.0f}$ "
                 "at the benchmark's widths by the flop count."
             )],
-            checks=[Text("**No attention benchmark found**: run `make bench`.")],
+            evidence=[Text("**No attention benchmark found**: run `make bench`.")],
         )  # fmt: skip
     results = analyse(bench)
     w = widths(next(iter(bench.values()))["config"])
@@ -710,8 +710,8 @@ def a1_4(out_dir, bench_dir):
     ]
     stem = "a1_4_crossover"
     plot_crossovers(results, out_dir, stem)
-    checks = _tables(results) + _discussion(results)
-    checks.append(
+    evidence = _tables(results) + _discussion(results)
+    evidence.append(
         Figure(
             stem,
             "Median forward time of softmax and linear (taylor) attention "
@@ -726,6 +726,6 @@ def a1_4(out_dir, bench_dir):
         statement=statement,
         derivation=_derivation(w),
         result=result,
-        checks=checks,
-        verdicts=_verdicts(bench, results),
+        evidence=evidence,
+        checks=_checks(bench, results),
     )

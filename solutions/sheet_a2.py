@@ -13,7 +13,7 @@ def a2(out_dir):
         Section without checks.
 
     Example:
-    >>> a2("reports").verdicts
+    >>> a2("reports").checks
     []
     """
     return Section(

@@ -196,7 +196,7 @@ def b2_i(out_dir):
                 "$E[\\alpha_{ij}] = 0$, $\\mathrm{Var}[\\alpha_{ij}] = \\sigma^4\\|x_i\\|^2\\|x_j\\|^2 = \\sigma^4$."
             )
         ],
-        checks=[
+        evidence=[
             Text(
                 "Monte Carlo over 4,000 draws of $W^{(q)}, W^{(k)}$ ($d = 16$, "
                 "$\\sigma = 0.5$, fixed unit-norm $x_i, x_j$):"
@@ -228,7 +228,7 @@ def b2_i(out_dir):
                 "unscaled scores saturate",
             ),
         ],
-        verdicts=[
+        checks=[
             check(
                 "Monte Carlo: max $|E[\\alpha] - $ claimed$|$ over $d_h$",
                 worst_mean,
@@ -337,7 +337,7 @@ def b2_ii(out_dir):
 
     from zoo.layers import MultiHeadAttention
 
-    rows, verdicts = [], []
+    rows, checks = [], []
     rng = np.random.default_rng(0)
     for n, d, heads in ((8, 16, 2), (16, 32, 4), (32, 64, 8)):
         layer = MultiHeadAttention(heads, key_dim=d // heads, use_bias=False)
@@ -351,7 +351,7 @@ def b2_ii(out_dir):
         rows.append({"$N$": n, "$d$": d, "$H$": heads, "counted": sum(counted.values()),
                      "$4Nd^2 + 2N^2d + 2HN^2$": closed,
                      "max $|O_{numpy} - O_{zoo}|$": float(np.abs(o - expected).max())})  # fmt: skip
-        verdicts.append(
+        checks.append(
             check(
                 f"$N={n}$, $d={d}$, $H={heads}$: counted against the closed form",
                 str(sum(counted.values())),
@@ -359,7 +359,7 @@ def b2_ii(out_dir):
                 sum(counted.values()) == closed and np.abs(o - expected).max() < 1e-4,
             )  # fmt: skip
         )
-        verdicts.append(
+        checks.append(
             check(
                 f"$N={n}$, $d={d}$, $H={heads}$: stages whose count differs",
                 ", ".join(k for k in formula if formula[k] != counted.get(k)) or "none",
@@ -398,7 +398,7 @@ def b2_ii(out_dir):
                 "$4Nd^2 + 2N^2d + 2HN^2 = O(Nd^2 + N^2d)$, independent of $H$ up to the $2HN^2$ term."
             )
         ],
-        checks=[
+        evidence=[
             Text(
                 "O recomputed in numpy from the weights of a `zoo.layers.MultiHeadAttention` "
                 "(no biases), every product counted as it runs; the result must "
@@ -416,7 +416,7 @@ def b2_ii(out_dir):
                 6,
             ),
         ],
-        verdicts=verdicts,
+        checks=checks,
     )
 
 
@@ -525,7 +525,7 @@ def b2_iii(out_dir):
                 "$\\tilde H_h = \\mathrm{Softmax}(Q_hK_h^\\top/\\sqrt{d_h})$, $W^{(h)} = W_h^{(v)}W^{(o)}_h$, $\\mathrm{rank}\\,W^{(h)} \\le d_h$."
             )
         ],
-        checks=[
+        evidence=[
             Text(
                 f"Both forms from the weights of a `zoo.layers.MultiHeadAttention` ($d = {d}$, $H = {heads}$, $N = 6$, no biases):"
             ),
@@ -537,7 +537,7 @@ def b2_iii(out_dir):
                 "such a $W^{(h)}$ is out of reach of one head."
             ),
         ],
-        verdicts=[
+        checks=[
             check(
                 "max $|O - \\sum_h \\tilde H_h X W^{(h)}|$",
                 error,

@@ -403,13 +403,13 @@ def _derivation(config, facts, model_blocks):
     return [Text(data), Text(windows), *model_blocks, Text(why), Math(hours), Text(so)]
 
 
-def b3(out_dir, runs, problems):
+def b3(out_dir, runs, read_errors):
     """Section B3 from the traffic runs.
 
     Args:
         out_dir: str, the report folder (figures/ is written under it).
         runs: {model: run} from `solutions.runs.find_runs(..., "traffic")`.
-        problems: list of str, unreadable runs, printed as notes.
+        read_errors: list of str, unreadable runs, printed as notes.
 
     Returns:
         Section.
@@ -417,7 +417,7 @@ def b3(out_dir, runs, problems):
     from zoo.data.windows import NUM_FEATURES
     from zoo.train.config import TrainConfig
 
-    checks, verdicts, result, model_blocks = [], [], [], []
+    evidence, checks, result, model_blocks = [], [], [], []
     fresh = {m: r for m, r in runs.items() if _fresh(r)}
     pool = fresh or runs
     ref = (PLAIN if PLAIN in pool else sorted(pool)[0]) if runs else None
@@ -427,14 +427,14 @@ def b3(out_dir, runs, problems):
         first, last = READING_HOURS
         seen = f"{facts['hours'][0]:02d}–{facts['hours'][1]:02d} h, {facts['per_day']} a day, {facts['whole']}"
         claim = f"{first:02d}–{last:02d} h, {last - first + 1} a day, whole hours"
-        verdicts.append(
+        checks.append(
             check("readings of the embedded data", seen, claim, seen == claim)
         )
     if runs:
         model_blocks, counted = _model(runs[ref])
         if config["model"] == PLAIN:
             claimed = lstm_parameters(NUM_FEATURES, config["units"], config["horizon"])
-            verdicts.append(
+            checks.append(
                 check(
                     "parameters of the LSTM, counted by Keras",
                     counted,
@@ -446,17 +446,17 @@ def b3(out_dir, runs, problems):
         val, best, blocks = {}, ref, []
         if fresh:
             result, blocks, more, val, best = _fresh_part(fresh, ref, config)
-            verdicts += more
+            checks += more
         intro = f"Seconds per segment, masked metrics; the baselines are those of the `{ref}` run, on the same windows."
-        checks += [Text(intro), _overview(runs, ref, val), *blocks]
+        evidence += [Text(intro), _overview(runs, ref, val), *blocks]
         stale = ", ".join(sorted(set(runs) - set(fresh)))
         if stale:
-            checks.append(
+            evidence.append(
                 Text(
                     f"**Missing:** the runs of {stale} predate the validation and per-hour metrics (no `val_results` or `common_hours` in metrics.json), so they are left out of the choice and of the per-step and per-hour tables; produce them with `{COMMAND} --model NAME` and generate the report again."
                 )
             )
-        checks.append(
+        evidence.append(
             Table(
                 DCRNN_REFERENCE,
                 "DCRNN paper, METR-LA, 15 min (a DIFFERENT dataset and unit, reference only)",
@@ -466,17 +466,17 @@ def b3(out_dir, runs, problems):
         if os.path.isfile(source):
             os.makedirs(os.path.join(out_dir, "figures"), exist_ok=True)
             shutil.copyfile(source, os.path.join(out_dir, "figures", "b3_forecast.png"))
-            checks.append(
+            evidence.append(
                 Figure(
                     "b3_forecast",
                     f"{best}: test forecasts, one segment, 1 step ahead",
                     png_only=True,
                 )
             )
-        verdicts.append(_kept_epoch_check(runs))
+        checks.append(_kept_epoch_check(runs))
     else:
-        checks.append(missing_runs("traffic", COMMAND))
-    checks += [Text(f"Note: {p}") for p in problems]
+        evidence.append(missing_runs("traffic", COMMAND))
+    evidence += [Text(f"Note: {p}") for p in read_errors]
     statement = "Each time interval of a highway section has the average travel time through it. Predict future travel times with a recurrent network (LSTM) and evaluate against simple baselines."
     missing = f"No result: no run holds validation and per-hour metrics; produce one with `{COMMAND}`."
     return Section(
@@ -485,6 +485,6 @@ def b3(out_dir, runs, problems):
         statement=[Text(statement)],
         derivation=_derivation(config, facts, model_blocks),
         result=result or [Text(missing)],
+        evidence=evidence,
         checks=checks,
-        verdicts=verdicts,
     )

@@ -17,7 +17,13 @@ Example:
 import os
 import sys
 
-from zoo.errors import OneLineParser, ZooError, one_line_warnings
+from zoo.errors import (
+    USER_ERRORS,
+    OneLineParser,
+    ZooError,
+    one_line_warnings,
+    print_error,
+)
 from zoo.train.names import DECODERS
 
 QUIT = {"q", "quit", "exit"}
@@ -113,12 +119,8 @@ class Chatbot:
             raise ZooError(f"--decoder: unknown {decoder!r}; choose from {DECODERS}")
         config = _read_config(run_dir)
         from zoo.models.seq2seq import generator_for
+        from zoo.run_dir import decoding_options, filter_settings, load_vocabulary
         from zoo.saving import load_model
-        from zoo.train.chatbot_task import (
-            decoding_options,
-            filter_settings,
-            load_vocabulary,
-        )
 
         self.vocab = load_vocabulary(run_dir)
         settings = config
@@ -295,9 +297,8 @@ def main(argv=None, keep_compilations=False):
         if args.say is not None:
             return _say(bot, args.say)
         return repl(bot, sys.stdin, sys.stdout)
-    except ZooError as error:
-        print(f"zoo.chat: error: {error}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as error:
+        return print_error("zoo.chat", error)
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130

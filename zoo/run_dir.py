@@ -1,4 +1,6 @@
-"""The run directory: the names of its files, and whether a folder may be one.
+"""The run directory: the names of its files, whether a folder may be one,
+and reading a run back (its config; a chatbot run's vocabulary, input
+length and decoding options, which `zoo.chat` needs as much as training).
 
 A run directory (`python -m zoo.train --out RUN`) holds `config.json` (the
 settings, written first), `history.csv` (one row per epoch), `backup/` (the
@@ -22,6 +24,7 @@ import os
 from zoo.errors import ZooError
 
 CONFIG = "config.json"
+VOCAB = "vocab.json"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
 MODEL = "model.keras"
@@ -141,3 +144,67 @@ def read_config(path, option="--resume"):
         return config.validate()
     except ZooError as error:
         raise ZooError(f"{option}: {file}: {error}") from None
+
+
+def filter_settings(config):
+    """(max_tokens, min_count) of a chatbot config, or the corpus defaults.
+
+    Args:
+        config: TrainConfig of the chatbot task.
+
+    Returns:
+        (int, int); a run's encoder and decoder read `max_tokens + 1` ids.
+
+    Example:
+    >>> from zoo.train.config import TrainConfig
+    >>> filter_settings(TrainConfig(task="chatbot", corpus="tsv", level="char"))
+    (100, 1)
+    """
+    from zoo.data.dialog_pairs import FILTER_DEFAULTS
+
+    max_tokens, min_count = FILTER_DEFAULTS[config.corpus]
+    if config.level == "char":
+        max_tokens *= 5
+    return (
+        config.max_tokens if config.max_tokens is not None else max_tokens,
+        config.min_count if config.min_count is not None else min_count,
+    )
+
+
+def decoding_options(config):
+    """A chatbot run's decoding options (greedy search + these), from its config.
+
+    Example:
+    >>> from zoo.train.config import TrainConfig
+    >>> decoding_options(TrainConfig(task="chatbot"))
+    {'no_repeat_ngram': 0, 'repetition_penalty': 1.0}
+    """
+    return {
+        "no_repeat_ngram": config.no_repeat_ngram or 0,
+        "repetition_penalty": config.repetition_penalty or 1.0,
+    }
+
+
+def load_vocabulary(run_dir):
+    """The Vocabulary saved in a chatbot run directory.
+
+    Args:
+        run_dir: str.
+
+    Returns:
+        zoo.data.text.Vocabulary.
+
+    Raises:
+        ZooError: `vocab.json` is missing or corrupt.
+    """
+    from zoo.data.text import Vocabulary
+
+    path = os.path.join(run_dir, VOCAB)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return Vocabulary.from_json(handle.read())
+    except (OSError, ValueError) as error:
+        raise ZooError(
+            f"--run: {path} is missing or corrupt ({type(error).__name__}); "
+            "pass the directory of a finished chatbot run"
+        ) from None

@@ -8,7 +8,6 @@ from keras import ops
 
 from zoo import metrics
 from zoo.data.windows import WindowSet
-from zoo.errors import ZooError
 from zoo.models.forecasting import FORECASTERS, baselines, build_forecaster, masked_mse
 from zoo.saving import load_model
 
@@ -32,7 +31,7 @@ def test_every_forecaster_trains_saves_and_reloads(name, tmp_path):
 
 
 def test_unknown_forecaster():
-    with pytest.raises(ZooError, match="unknown forecaster"):
+    with pytest.raises(ValueError, match="unknown forecaster"):
         build_forecaster("transformer-xl", 6, 3, 5)
 
 

@@ -61,9 +61,9 @@ def write_bench(folder, backend, lengths, **timing):
 
 def test_committed_bench_passes_with_bracketed_crossovers(tmp_path):
     section = a14.a1_4(str(tmp_path), COMMITTED)
-    assert section.passed, [c for c in section.verdicts if not c.passed]
+    assert section.passed, [c for c in section.checks if not c.passed]
     # M, three closed forms, six crossovers, three causal/non-causal ratios.
-    assert len(section.verdicts) == 13
+    assert len(section.checks) == 13
     md, tex = rendered(section)
     assert "FAILED" not in md and "FAILED" not in tex
     # The new grid starts where softmax still wins: no crossover is a bound.
@@ -77,7 +77,7 @@ def test_fabricated_bench_recovers_its_own_crossover(tmp_path):
     lengths = [32 * 2**i for i in range(8)]  # 32 .. 4096
     bench = write_bench(tmp_path / "bench", "jax", lengths)
     section = a14.a1_4(str(tmp_path / "out"), str(bench))
-    assert section.passed, [c for c in section.verdicts if not c.passed]
+    assert section.passed, [c for c in section.checks if not c.passed]
     result = a14.analyse(a14.load_bench(str(bench)))["jax", "non_causal"]
     assert result["relation"] == "="
     # Equal rates and 0.1 ms more fixed time for linear: the fit finds them
@@ -94,7 +94,7 @@ def test_crossover_at_the_grid_edge_is_printed_as_a_bound(tmp_path):
     result = a14.analyse(a14.load_bench(str(bench)))["jax", "non_causal"]
     assert (result["measured"], result["relation"]) == (512, "≤")
     section = a14.a1_4(str(tmp_path / "out"), str(bench))
-    assert section.passed, [c for c in section.verdicts if not c.passed]
+    assert section.passed, [c for c in section.checks if not c.passed]
     md, tex = rendered(section)
     assert "| ≤ 512 " in md and "≤ 2.31" in md
     assert "an upper bound, not a measurement" in md
@@ -111,7 +111,7 @@ def test_measured_crossover_relations():
 
 def test_no_bench_says_how_to_make_one(tmp_path):
     section = a14.a1_4(str(tmp_path), str(tmp_path / "none"))
-    assert section.passed and not section.verdicts
+    assert section.passed and not section.checks
     assert "make bench" in rendered(section)[0]
 
 

@@ -65,8 +65,8 @@ def rendered(section):
 
 def test_b3_passes_and_states_its_findings(runs, tmp_path):
     section = traffic.b3(str(tmp_path), runs, [])
-    assert section.passed, [c for c in section.verdicts if not c.passed]
-    assert len(section.verdicts) == 7
+    assert section.passed, [c for c in section.checks if not c.passed]
+    assert len(section.checks) == 7
     md, tex = rendered(section)
     assert "FAILED" not in md and "FAILED" not in tex
     assert "Chosen on the validation split" in md and "Oregon" in md
@@ -109,7 +109,7 @@ def test_a_wrong_claim_fails_its_check(runs, tmp_path, monkeypatch, claim):
     monkeypatch.setattr(traffic, name, wrong)
     section = traffic.b3(str(tmp_path), runs, [])
     assert not section.passed
-    failed = [c.quantity for c in section.verdicts if not c.passed]
+    failed = [c.quantity for c in section.checks if not c.passed]
     assert any(quantity in q for q in failed), failed
     md, tex = rendered(section)
     assert "**FAILED**" in md and "\\textbf{FAILED}" in tex

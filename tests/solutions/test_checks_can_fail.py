@@ -93,7 +93,7 @@ def test_b2_iii_a_wrong_rank_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(sheet_b2, "claimed_rank", lambda d, heads: d)
     section = sheet_b2.b2_iii(str(tmp_path))
     assert_fails_visibly(section)
-    assert sum(not c.passed for c in section.verdicts) == 2  # rank and Eckart-Young
+    assert sum(not c.passed for c in section.checks) == 2  # rank and Eckart-Young
 
 
 def test_b2_iii_low_rank_error_is_zero_at_full_rank():

@@ -115,7 +115,7 @@ def test_counted_multiplications_give_the_exact_exponents():
         assert sheet_a1.attention_multiplications(length, width) == (
             2 * length**2 * width
         )
-    verdicts = sheet_a1.scaling_verdicts(
+    verdicts = sheet_a1.scaling_checks(
         sheet_a1.LENGTHS,
         [SECONDS_PER_ENTRY * n * n * 1.3 for n in sheet_a1.LENGTHS],
         (256, 512),
@@ -129,7 +129,7 @@ def test_counted_multiplications_give_the_exact_exponents():
 
 def test_a_wrong_exponent_fails_both_the_count_and_the_timing(monkeypatch):
     monkeypatch.setitem(sheet_a1.CLAIMED_EXPONENTS, "L", 3)
-    verdicts = sheet_a1.scaling_verdicts(
+    verdicts = sheet_a1.scaling_checks(
         sheet_a1.LENGTHS,
         [[SECONDS_PER_ENTRY * n * n] * 3 for n in sheet_a1.LENGTHS],
         (256, 512),
@@ -146,8 +146,8 @@ def test_a_problem_without_checks_is_a_statement_not_all_passed():
     bare = Section("A2", "Question 2 (not in the sheet)")
     assert bare.status == "no numerical checks (statement only)"
     assert checks_summary([bare]) == "no numerical checks in A2 (statement only)"
-    ok = Section("A1.1", "x", verdicts=[check("a", 1, "1", True)] * 2)
-    bad = Section("B3", "y", verdicts=[check("b", 1, "2", False)])
+    ok = Section("A1.1", "x", checks=[check("a", 1, "1", True)] * 2)
+    bad = Section("B3", "y", checks=[check("b", 1, "2", False)])
     assert checks_summary([ok, bare]) == (
         "2 checks, all passed; no numerical checks in A2 (statement only)"
     )

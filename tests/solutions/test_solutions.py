@@ -105,7 +105,7 @@ def test_b4_recurrent_form_and_constant_state():
 def test_a3_4_worked_examples_by_hand(tmp_path):
     section = chatbot.a3_4(str(tmp_path))
     assert section.passed
-    assert section.checks[0].frame["Jaccard"].iloc[0] == pytest.approx(5 / 6)
+    assert section.evidence[0].frame["Jaccard"].iloc[0] == pytest.approx(5 / 6)
 
 
 def test_render_markdown_and_latex_from_one_source():
@@ -116,7 +116,7 @@ def test_render_markdown_and_latex_from_one_source():
         "50% of a_b & c",
         statement=[Text("Cost $O(L^2 D)$, **bold**, `code_x` and 100% #1.")],
         derivation=[Math("a &= b \\\\ c &= d")],
-        checks=[Table(pd.DataFrame({"what": ["x_1 < 2"], "v": [0.5]}), "cap_tion")],
+        evidence=[Table(pd.DataFrame({"what": ["x_1 < 2"], "v": [0.5]}), "cap_tion")],
     )
     meta = {"backend_line": "backend jax | x", "summary": "ok"}
     md = render([section], meta, "md")

@@ -2,12 +2,13 @@
 
 Prints a table and writes the results as JSON (attention: and a PNG plot
 beside it). The backend is Keras' (set KERAS_BACKEND, or pass --backend).
+Bad input prints one line and exits 2 (the policy of `zoo.errors`).
 """
 
 import argparse
 import sys
 
-from zoo.errors import OneLineParser
+from zoo.errors import USER_ERRORS, OneLineParser, ZooError, print_error
 
 BENCHMARKS = ("attention", "lstm", "seq2seq", "decode")
 
@@ -67,8 +68,9 @@ def _reject_attention_flags(args):
         if getattr(args, n) is not None
     ]
     if ignored:
-        raise ValueError(
-            f"{', '.join(ignored)}: options of the attention benchmark only"
+        raise ZooError(
+            f"{', '.join(ignored)}: options of the attention benchmark only; "
+            f"drop them for {args.benchmark}"
         )
 
 
@@ -137,8 +139,9 @@ def build_attention_config(args):
         (config.scaling_dim, config.scaling_heads),
     ):
         if dim % heads:
-            raise ValueError(
-                f"--dim/--heads: width {dim} is not divisible by {heads} heads"
+            raise ZooError(
+                f"--dim/--heads: width {dim} is not divisible by {heads} heads; "
+                "pass a --dim that is a multiple of --heads"
             )
     return config
 
@@ -148,23 +151,33 @@ def main(argv=None):
 
     args = parse_args(argv)
     apply_backend_flag(["--backend", args.backend] if args.backend else [], "zoo.bench")
+    try:
+        return run_benchmark(args)
+    except USER_ERRORS as error:
+        return print_error("zoo.bench", error)
+
+
+def run_benchmark(args):
+    """Checks the settings, runs the benchmark, prints and writes its result.
+
+    Returns:
+        int, the exit code (0).
+
+    Raises:
+        ZooError: a bad setting or an --out that cannot be written.
+    """
     if args.out and not args.out.endswith(".json"):
-        print(
-            f"zoo.bench: --out must name a .json file, got {args.out!r}",
-            file=sys.stderr,
+        raise ZooError(
+            f"--out must name a .json file, got {args.out!r}; pass a path ending "
+            "in .json"
         )
-        return 2
     builders = {
         "attention": build_attention_config,
         "lstm": build_lstm_config,
         "seq2seq": build_seq2seq_config,
         "decode": build_decode_config,
     }
-    try:
-        config = builders[args.benchmark](args)
-    except ValueError as error:
-        print(f"zoo.bench: {error}", file=sys.stderr)
-        return 2
+    config = builders[args.benchmark](args)
     import importlib
 
     from zoo.io import write_json
@@ -180,12 +193,10 @@ def main(argv=None):
             if hasattr(bench, "plot"):
                 bench.plot(result, args.out[: -len(".json")] + ".png")
         except OSError as error:
-            print(
-                f"zoo.bench: cannot write {args.out!r}: {error.strerror}; "
-                "pass a writable --out path",
-                file=sys.stderr,
-            )
-            return 2
+            raise ZooError(
+                f"--out: cannot write {args.out!r} ({error.strerror}); "
+                "pass a writable path"
+            ) from None
         print(f"\nwrote {args.out}")
     return 0
 

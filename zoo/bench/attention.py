@@ -10,12 +10,9 @@ and the crossover length.
 """
 
 import ctypes
-import os
-import platform
-import statistics
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -23,10 +20,11 @@ import numpy as np
 from zoo.bench.runners import (
     keras_layer_runner,
     matmul_runner,
+    median_seconds,
     native_attention_runner,
+    result_header,
 )
 from zoo.layers import LinearAttention, MultiHeadAttention
-from zoo.runtime import library_versions, list_devices
 
 
 @dataclass
@@ -53,31 +51,6 @@ class AttentionBenchConfig:
     short_length: int = 1024
     short_repeats: int = 11
     sgemm_sizes: tuple = (512, 1024, 2048)  # square sgemms; the best is the peak
-
-
-def _median_seconds(runners, repeats):
-    """Median wall time of each runner, timed round-robin.
-
-    Every runner is warmed up first (compilation and first-touch allocations
-    excluded); then each round times every runner once, so slow drifts of a
-    shared machine affect all of them alike.
-
-    Args:
-        runners: dict of name -> no-argument callable.
-        repeats: int. Rounds.
-
-    Returns:
-        dict of name -> median seconds.
-    """
-    for run in runners.values():
-        run()
-    times = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _rss_bytes():
@@ -125,7 +98,7 @@ def mha_flops(batch, length, dim):
 def sgemm_peak_gflops(sizes, repeats):
     """Best float32 matmul throughput over square sizes, GFLOP/s."""
     runners = {size: matmul_runner(size) for size in sizes}
-    seconds = _median_seconds(runners, repeats)
+    seconds = median_seconds(runners, repeats)
     return max(2 * size**3 / seconds[size] / 1e9 for size in sizes)
 
 
@@ -154,7 +127,7 @@ def speed_comparison(config):
             ),
             native_name: native,
         }
-        seconds = _median_seconds(runners, config.repeats)
+        seconds = median_seconds(runners, config.repeats)
         anchor = seconds["keras.layers.MultiHeadAttention"]
         # A backward pass costs about twice the forward's multiply-adds.
         work = flops * (3 if backward else 1)
@@ -227,7 +200,7 @@ def scaling_comparison(config):
                 if length <= config.short_length
                 else config.scaling_repeats
             )
-            seconds = _median_seconds(runners, repeats)
+            seconds = median_seconds(runners, repeats)
             row = {"length": length}
             for name, run in runners.items():
                 row[f"{name}_ms"] = round(seconds[name] * 1e3, 3)
@@ -252,14 +225,7 @@ def scaling_comparison(config):
 def run(config):
     """Runs both parts; returns a JSON-ready dict."""
     return {
-        "backend": keras.backend.backend(),
-        "versions": library_versions(),
-        "machine": platform.machine(),
-        "processor_count": os.cpu_count(),
-        "devices": list_devices(),
-        "config": {
-            k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()
-        },
+        **result_header(config, machine=True),
         "speed": speed_comparison(config),
         "scaling": scaling_comparison(config),
     }
@@ -272,7 +238,7 @@ def plot(result, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from zoo.io import atomic_path
+    from zoo.train.figures import save
 
     figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
     for form, style in (("non_causal", "-"), ("causal", "--")):
@@ -310,9 +276,7 @@ def plot(result, path):
         f"Linear (taylor) vs softmax attention, backend {result['backend']}"
     )
     figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
-    plt.close(figure)
+    save(figure, path, bbox_inches=None)
 
 
 def print_report(result):

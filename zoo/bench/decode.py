@@ -14,17 +14,16 @@ same shapes).
 """
 
 import contextlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 from keras import ops
 
-from zoo.bench.runners import state_bytes, timed_median
+from zoo.bench.runners import result_header, state_bytes, timed_median
 from zoo.data.text import SOS_ID
 from zoo.decoding import _initial_state, greedy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
-from zoo.runtime import library_versions, list_devices
 
 
 @dataclass
@@ -141,13 +140,7 @@ def run(config):
         }
         if compilations is not None:
             models[name]["jax_compilations_cached"] = compilations
-    return {
-        "backend": keras.backend.backend(),
-        "versions": library_versions(),
-        "devices": list_devices(),
-        "config": asdict(config),
-        "models": models,
-    }
+    return {**result_header(config), "models": models}
 
 
 def print_report(result):

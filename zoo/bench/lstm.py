@@ -6,14 +6,13 @@ the same sizes (`torch.nn.LSTM` + `torch.nn.Linear`, Adam) trained in the same
 process: samples per second and their ratio (PyTorch = the anchor).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from zoo.bench.runners import timed_median
+from zoo.bench.runners import result_header, timed_median
 from zoo.models.forecasting import build_forecaster
-from zoo.runtime import library_versions, list_devices
 
 
 @dataclass
@@ -76,10 +75,7 @@ def run(config):
     ours = keras_samples_per_second(config)
     reference = torch_samples_per_second(config)
     return {
-        "backend": keras.backend.backend(),
-        "versions": library_versions(),
-        "devices": list_devices(),
-        "config": asdict(config),
+        **result_header(config),
         "keras_lstm_samples_per_second": round(ours, 1),
         "torch_reference_samples_per_second": round(reference, 1),
         "ratio_to_torch": round(ours / reference, 3),

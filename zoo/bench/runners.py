@@ -200,6 +200,35 @@ def matmul_runner(size, seed=0):
     return lambda: keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
 
 
+def result_header(config, machine=False):
+    """The fields every bench result starts with, in this order.
+
+    Args:
+        config: the bench's config dataclass.
+        machine: bool. Also the CPU architecture and processor count (the
+            attention bench compares against the machine's sgemm peak).
+
+    Returns:
+        dict: backend, versions, [machine, processor_count,] devices, config
+        (tuples as lists, as JSON writes them).
+    """
+    import os
+    import platform
+    from dataclasses import asdict
+
+    from zoo.runtime import library_versions, list_devices
+
+    header = {"backend": keras.backend.backend(), "versions": library_versions()}
+    if machine:
+        header["machine"] = platform.machine()
+        header["processor_count"] = os.cpu_count()
+    header["devices"] = list_devices()
+    header["config"] = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()
+    }
+    return header
+
+
 def state_bytes(state):
     """Bytes held by the tensors of a (nested) decoder state, at their dtypes.
 
@@ -215,6 +244,78 @@ def state_bytes(state):
     )
 
 
+def timed_rounds(functions, rounds, alternate=False, pause=0.0, warm_up=True,
+                 clock=None):  # fmt: skip
+    """Seconds of one call of each function, in rounds: the one timing loop.
+
+    Every bench and solution times with it. Each function runs once to warm
+    up (compilation, first-touch allocations) unless `warm_up` is False;
+    then every round calls each function once, in order, so that drift in
+    the machine's speed hits all of them alike. With `alternate`, odd rounds
+    go in reverse: a change of load then lands on every function of the
+    rounds it overlaps instead of on the ones timed last.
+
+    Args:
+        functions: list of callables that run the work and wait for it.
+        rounds: int >= 1.
+        alternate: bool. Reverse the order in odd rounds.
+        pause: float, seconds slept before each timed call (lets another
+            library's worker threads go idle: on 2 cores, threads still
+            spinning after one call slow the next).
+        warm_up: bool. Call each function once, untimed, first.
+        clock: seconds counter (default: time.perf_counter).
+
+    Returns:
+        list of `rounds` lists: the seconds of each function in that round,
+        in the order of `functions`.
+
+    Example:
+    >>> ticks = iter(range(100))
+    >>> timed_rounds([lambda: None] * 2, 2, clock=lambda: next(ticks))
+    [[1, 1], [1, 1]]
+    """
+    import time
+
+    clock = clock or time.perf_counter
+    if warm_up:
+        for function in functions:
+            function()
+    table = []
+    for index in range(rounds):
+        order = list(range(len(functions)))
+        if alternate and index % 2:
+            order.reverse()
+        seconds = [0.0] * len(functions)
+        for i in order:
+            if pause:
+                time.sleep(pause)
+            start = clock()
+            functions[i]()
+            seconds[i] = clock() - start
+        table.append(seconds)
+    return table
+
+
+def median_seconds(runners, repeats, pause=0.0):
+    """Median seconds of each runner, warmed up, then timed round-robin.
+
+    Args:
+        runners: dict of name -> no-argument callable.
+        repeats: int. Rounds.
+        pause: float, seconds slept before each timed call (`timed_rounds`).
+
+    Returns:
+        dict of name -> median seconds.
+    """
+    import statistics
+
+    table = timed_rounds(list(runners.values()), repeats, pause=pause)
+    return {
+        name: statistics.median(row[i] for row in table)
+        for i, name in enumerate(runners)
+    }
+
+
 def timed_median(fn, repeats):
     """Runs `fn` once to warm up (compilation), then `repeats` timed times.
 
@@ -222,37 +323,7 @@ def timed_median(fn, repeats):
         (median seconds, the warm-up call's result).
     """
     import statistics
-    import time
 
     result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def interleaved_medians(first, second, repeats, pause=1.0):
-    """Median seconds of two functions timed in alternating rounds (ABAB).
-
-    Each runs once to warm up (compilation); then `repeats` rounds of
-    `first`, `second`, so that drift in the machine's speed hits both alike.
-
-    Returns:
-        (median seconds of first, median seconds of second).
-    """
-    import statistics
-    import time
-
-    first(), second()
-    times = ([], [])
-    for _ in range(repeats):
-        for fn, bucket in zip((first, second), times, strict=True):
-            # A pause lets the other library's worker threads go idle: on 2
-            # cores, threads still spinning after one round slow the next.
-            time.sleep(pause)
-            start = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
+    table = timed_rounds([fn], repeats, warm_up=False)
+    return statistics.median(row[0] for row in table), result

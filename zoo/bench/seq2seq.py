@@ -14,14 +14,13 @@ Batches have real padding: every row's length is drawn between 3 and
 second of ours over the reference's (> 1: faster than PyTorch).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from zoo.bench.runners import interleaved_medians
+from zoo.bench.runners import median_seconds, result_header
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq
-from zoo.runtime import library_versions, list_devices
 
 
 @dataclass
@@ -178,9 +177,14 @@ def run(config, names=tuple(SEQ2SEQ)):
     models = {}
     for name in names:
         label, reference = REFERENCES[name]
-        ours, theirs = interleaved_medians(
-            keras_epoch(name, config), reference(config), config.repeats
+        # A pause before each timed round lets the other library's worker
+        # threads go idle.
+        seconds = median_seconds(
+            {"ours": keras_epoch(name, config), "reference": reference(config)},
+            config.repeats,
+            pause=1.0,
         )
+        ours, theirs = seconds["ours"], seconds["reference"]
         models[name] = {
             "reference": label,
             "tokens_per_second": round(tokens / ours, 1),
@@ -188,10 +192,7 @@ def run(config, names=tuple(SEQ2SEQ)):
             "ratio_to_reference": round(theirs / ours, 3),
         }
     return {
-        "backend": keras.backend.backend(),
-        "versions": library_versions(),
-        "devices": list_devices(),
-        "config": asdict(config),
+        **result_header(config),
         "real_target_tokens_per_round": tokens,
         "models": models,
     }

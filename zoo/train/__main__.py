@@ -9,7 +9,13 @@ import datetime
 import os
 import sys
 
-from zoo.errors import OneLineParser, ZooError, one_line_warnings
+from zoo.errors import (
+    USER_ERRORS,
+    OneLineParser,
+    ZooError,
+    one_line_warnings,
+    print_error,
+)
 
 
 def build_parser():
@@ -425,9 +431,8 @@ def main(argv=None):
         if len(models) > 1 or seeds is not None:
             return run_comparison(args, models, seeds)
         out, result = run_one(args, parser)
-    except ZooError as error:
-        print(f"zoo.train: error: {error}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as error:
+        return print_error("zoo.train", error)
     except KeyboardInterrupt:
         print(
             "zoo.train: interrupted; continue with --resume --out RUN_DIR",

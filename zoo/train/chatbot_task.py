@@ -8,14 +8,15 @@ import keras
 import numpy as np
 
 from zoo import metrics
-from zoo.data.dialog_pairs import FILTER_DEFAULTS, DialogPairs, prepare_pairs
+from zoo.data.dialog_pairs import DialogPairs, prepare_pairs
 from zoo.data.dialogs import load_dialogs
-from zoo.data.text import LEVELS, SOS_ID, Vocabulary, detokenize
+from zoo.data.text import LEVELS, SOS_ID, detokenize
 from zoo.errors import ZooError
 from zoo.io import write_json, write_text
 from zoo.layers.seq2seq_attention import SCORES
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.models.seq2seq.baselines import baseline_replies
+from zoo.run_dir import VOCAB, decoding_options, filter_settings
 from zoo.train import figures
 from zoo.train.replies import (
     ReplySimilarity,
@@ -46,25 +47,6 @@ class ChatData:
     max_len: int  # encoder/decoder length: max tokens + EOS
     prompts: list  # the everyday prompts every run answers
     sample_rows: dict  # split -> rows of the fixed per-epoch sample
-
-
-def filter_settings(config):
-    """(max_tokens, min_count) of the config, or the corpus defaults."""
-    max_tokens, min_count = FILTER_DEFAULTS[config.corpus]
-    if config.level == "char":
-        max_tokens *= 5
-    return (
-        config.max_tokens if config.max_tokens is not None else max_tokens,
-        config.min_count if config.min_count is not None else min_count,
-    )
-
-
-def decoding_options(config):
-    """The run's decoding options (greedy search + these), from its config."""
-    return {
-        "no_repeat_ngram": config.no_repeat_ngram or 0,
-        "repetition_penalty": config.repetition_penalty or 1.0,
-    }
 
 
 def _prepared_pairs(config, max_tokens, min_count):
@@ -160,7 +142,7 @@ class ChatbotTask:
 
     def write_artifacts(self, data, run_dir):
         """Files fixed at preparation, written beside config.json."""
-        write_text(os.path.join(run_dir, "vocab.json"), data.pairs.vocab.to_json())
+        write_text(os.path.join(run_dir, VOCAB), data.pairs.vocab.to_json())
 
     def arrays(self, data, split):
         encoder, decoder_in, target = data.pairs.arrays(split, data.max_len)
@@ -373,16 +355,3 @@ def sheet_rows():
 
 def _rounded(values):
     return {k: round(float(v), 4) for k, v in values.items()}
-
-
-def load_vocabulary(run_dir):
-    """The Vocabulary saved in a chatbot run directory."""
-    path = os.path.join(run_dir, "vocab.json")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return Vocabulary.from_json(handle.read())
-    except (OSError, ValueError) as error:
-        raise ZooError(
-            f"--run: {path} is missing or corrupt ({type(error).__name__}); "
-            "pass the directory of a finished chatbot run"
-        ) from None

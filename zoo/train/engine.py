@@ -1,14 +1,21 @@
 """`train_and_evaluate(config, workdir)`: the same skeleton for every task.
 
-1. Resolve the preset; seed everything from `config.seed`.
-2. Load and window the data (bad input fails here, before any file exists).
-3. Write `config.json`; fit with the Keras progress bar, a per-epoch
-   `history.csv`, early stopping and the best checkpoint decided from that
-   history, and a crash-safe backup (`zoo.train.checkpoints`) so `--resume`
-   continues from the last intact checkpoint, even after `kill -9`; SIGTERM
-   stops the run like Ctrl-C.
-4. Keep the best weights in `model.keras`; write `metrics.json` (model and
-   baselines) and `figures/`.
+It runs named steps, each a function of this module:
+
+1. `_check`: the task, the model name and the run directory (nothing is
+   written yet).
+2. `_prepare`: seed everything from `config.seed`, set up data-parallel
+   training, load and window the data, build the model and the batches
+   (bad input fails here, before any file exists); then
+   `_start_run_directory` writes `config.json` and the files fixed at
+   preparation.
+3. `_fit`: the Keras progress bar, a per-epoch `history.csv`, early
+   stopping and the best checkpoint decided from that history, and a
+   crash-safe backup (`zoo.train.checkpoints`) so `--resume` continues from
+   the last intact checkpoint, even after `kill -9`; SIGTERM stops the run
+   like Ctrl-C.
+4. `_finish`: keep the best weights in `model.keras`; write `metrics.json`
+   (model and baselines) and `figures/`.
 """
 
 import functools
@@ -17,27 +24,25 @@ import signal
 import threading
 import time
 import warnings
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from zoo.errors import ZooError
+from zoo.errors import TrainingDiverged, ZooError
 from zoo.io import atomic_path, finite_or_none, write_json
 from zoo.run_dir import check_out_dir, remove_leftovers
 from zoo.runtime import library_versions, list_devices
 from zoo.train import figures
-from zoo.train.callbacks import EpochSeededShuffle, HistoryTracker, SetEpoch
+from zoo.train.callbacks import HistoryTracker, SetEpoch
 from zoo.train.chatbot_task import ChatbotTask
 from zoo.train.checkpoints import CrashSafeBackup
+from zoo.train.epoch_seeded_shuffle import EpochSeededShuffle
 from zoo.train.memory import check_fits
 from zoo.train.summary import run_directory_sentence
 from zoo.train.traffic_task import TrafficTask
 
 TASKS = {task.name: task for task in (TrafficTask(), ChatbotTask())}
-
-
-class TrainingDiverged(ZooError):
-    """The loss became NaN or infinite."""
 
 
 def get_task(name):
@@ -71,9 +76,9 @@ def _distribute(config):
     return len(devices)
 
 
-def _predict(model, inputs, batch_size, devices):
+def _predict(model, inputs, batch_size, device_count):
     """model.predict; with sharding, padded to full batches and trimmed."""
-    if not devices:
+    if not device_count:
         return model.predict(inputs, batch_size=batch_size, verbose=0)
     padded = -len(inputs) % batch_size
     filler = np.repeat(inputs[-1:], padded, axis=0)
@@ -110,6 +115,21 @@ def _sigterm_interrupts(function):
     return wrapper
 
 
+@dataclass
+class _Run:
+    """What the steps of one run share."""
+
+    config: object  # TrainConfig, resolved
+    task: object  # zoo.train.task.Task
+    workdir: str
+    # Devices each batch is split over (data-parallel); 0: one device, no split.
+    device_count: int = 0
+    data: object = None  # what task.prepare returned
+    model: object = None  # compiled keras.Model
+    train: object = None  # EpochSeededShuffle of the training split
+    val: object = None  # EpochSeededShuffle of the validation split
+
+
 @_sigterm_interrupts
 def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     """Trains `config.model` on `config.task` and evaluates it on the test split.
@@ -125,10 +145,20 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         dict: the content of `metrics.json`.
 
     Raises:
-        ZooError: bad input (nothing is written), or training diverged (the
-            run directory keeps the last good checkpoint).
+        ZooError: bad input (nothing is written), or training diverged
+            (`TrainingDiverged`; the run directory keeps the last good
+            checkpoint).
     """
-    config = config.resolved()
+    run = _check(config.resolved(), workdir, resume)
+    _prepare(run)
+    # Every check on the input is done: only now does the run directory exist.
+    _start_run_directory(run, resume)
+    tracker, backup, seconds = _fit(run, verbose)
+    return _finish(run, tracker, backup, seconds)
+
+
+def _check(config, workdir, resume):
+    """The task and model exist and `workdir` may take the run; a `_Run`."""
     task = get_task(config.task)
     if config.model not in task.models:
         raise ZooError(
@@ -138,22 +168,30 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     check_out_dir(workdir, resume)
     if resume:
         remove_leftovers(workdir)
+    return _Run(config, task, workdir)
+
+
+def _prepare(run):
+    """Seeds, devices, data, the compiled model and the batches; writes nothing."""
+    config, task = run.config, run.task
     keras.utils.set_random_seed(config.seed)
-    sharded = _distribute(config)
-    data = task.prepare(config)
-    check_fits(task, config, data)
-    model = task.build_model(config, data)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=task.loss)
+    run.device_count = _distribute(config)
+    run.data = task.prepare(config)
+    check_fits(task, config, run.data)
+    run.model = task.build_model(config, run.data)
+    run.model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate), loss=task.loss
+    )
     config.environment = {
         "backend": keras.backend.backend(),
         "devices": list_devices(),
         "versions": library_versions(),
-        "data_summary": task.summary(data),
+        "data_summary": task.summary(run.data),
     }
-    train_x, train_y = task.arrays(data, "train")
-    val_x, val_y = task.arrays(data, "val")
+    train_x, train_y = task.arrays(run.data, "train")
+    val_x, val_y = task.arrays(run.data, "val")
     val_batch = config.batch_size
-    if sharded:
+    if run.device_count:
         # Sharded batches must all be full: the last, smaller one is left out,
         # and a small validation split gets batches it can fill.
         if len(train_y) < config.batch_size:
@@ -161,11 +199,25 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
                 f"--batch-size {config.batch_size} exceeds the {len(train_y)} "
                 "training windows; pass a smaller one"
             )
-        val_batch = max(sharded, min(val_batch, len(val_y) // sharded * sharded))
-    # Every check on the input is done: only now does the run directory exist.
+        val_batch = max(
+            run.device_count,
+            min(val_batch, len(val_y) // run.device_count * run.device_count),
+        )
+    sharded = bool(run.device_count)
+    run.train = EpochSeededShuffle(
+        train_x, train_y, config.batch_size, config.seed, drop_remainder=sharded
+    )
+    run.val = EpochSeededShuffle(
+        val_x, val_y, val_batch, config.seed, shuffle=False, drop_remainder=sharded
+    )
+
+
+def _start_run_directory(run, resume):
+    """Writes config.json and the task's files fixed at preparation."""
+    workdir = run.workdir
     try:
         os.makedirs(os.path.join(workdir, "figures"), exist_ok=True)
-        write_json(os.path.join(workdir, "config.json"), config.to_dict())
+        write_json(os.path.join(workdir, "config.json"), run.config.to_dict())
     except OSError as error:
         raise ZooError(
             f"--out: cannot write the run in {workdir!r} ({error.strerror}); "
@@ -174,35 +226,29 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
     if resume and not os.path.isdir(os.path.join(workdir, "backup")):
         warnings.warn(
             f"{workdir} has no backup/ checkpoint; training starts again from epoch 1",
-            stacklevel=2,
+            stacklevel=3,
         )
     # Known at preparation: a diverged or interrupted run stays usable.
-    task.write_artifacts(data, workdir)
-    summary = config.environment["data_summary"]
+    run.task.write_artifacts(run.data, workdir)
+    summary = run.config.environment["data_summary"]
     print(run_directory_sentence(workdir, summary), flush=True)
-    train = EpochSeededShuffle(
-        train_x, train_y, config.batch_size, config.seed, drop_remainder=bool(sharded)
-    )
-    val = EpochSeededShuffle(
-        val_x,
-        val_y,
-        val_batch,
-        config.seed,
-        shuffle=False,
-        drop_remainder=bool(sharded),
-    )
-    tracker = HistoryTracker(workdir, config.patience, *task.monitor(config))
+
+
+def _fit(run, verbose):
+    """Trains with history, early stopping and backups; (tracker, backup, s)."""
+    config, task = run.config, run.task
+    tracker = HistoryTracker(run.workdir, config.patience, *task.monitor(config))
     backup = CrashSafeBackup(
-        os.path.join(workdir, "backup"),
+        os.path.join(run.workdir, "backup"),
         snapshots=[tracker.path, tracker.best_path],
     )
     started = time.perf_counter()
     # The tracker writes the epoch's row before the backup is taken: if the
     # process dies in between, the resumed run redoes that epoch and its row
     # (the checkpoint puts back history.csv and best.weights.h5 as they were).
-    model.fit(
-        train,
-        validation_data=val,
+    run.model.fit(
+        run.train,
+        validation_data=run.val,
         epochs=config.epochs,
         # The dataset shuffles by (seed, epoch) itself; Keras' own shuffle
         # would reorder batches with Python's global RNG, which a resumed
@@ -210,10 +256,19 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         shuffle=False,
         # Task callbacks add their metrics to the logs before the tracker
         # writes the epoch's row.
-        callbacks=[SetEpoch(train), *task.callbacks(config, data), tracker, backup],
+        callbacks=[
+            SetEpoch(run.train),
+            *task.callbacks(config, run.data),
+            tracker,
+            backup,
+        ],
         verbose=verbose,
     )
-    seconds = time.perf_counter() - started
+    return tracker, backup, time.perf_counter() - started
+
+
+def _keep_best_weights(model, tracker):
+    """Loads the best epoch's weights into `model`; their path, or None."""
     best = tracker.best_path if os.path.exists(tracker.best_path) else None
     if best:
         last = model.get_weights()
@@ -225,8 +280,15 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             warnings.warn(
                 f"{best} does not load ({type(error).__name__}); model.keras "
                 "and metrics.json use the weights of the last epoch instead",
-                stacklevel=2,
+                stacklevel=4,
             )
+    return best
+
+
+def _finish(run, tracker, backup, seconds):
+    """model.keras, figures and metrics.json; the metrics (a dict)."""
+    config, task, model, workdir = run.config, run.task, run.model, run.workdir
+    best = _keep_best_weights(model, tracker)
     with atomic_path(os.path.join(workdir, "model.keras")) as tmp:
         model.save(tmp)
     if tracker.diverged_at is not None:
@@ -245,8 +307,8 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         )
     result = task.evaluate(
         model,
-        lambda x: _predict(model, x, config.batch_size, sharded),
-        data,
+        lambda x: _predict(model, x, config.batch_size, run.device_count),
+        run.data,
         config,
         workdir,
     )

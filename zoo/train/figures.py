@@ -1,5 +1,7 @@
-"""Figures of a run, written atomically without dates in their metadata."""
+"""Figures of a run, and `save`: how every zoo figure is written (runs,
+benches, solutions): atomically, without dates in its metadata."""
 
+import os
 import textwrap
 
 import matplotlib
@@ -10,14 +12,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 from zoo import metrics  # noqa: E402
 from zoo.io import atomic_path  # noqa: E402
 
+# Metadata left out of each format: dates and versions would make the same
+# figure differ from run to run.
+UNDATED = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+}
 
-def save(figure, path):
-    """Writes `figure` to `path` (PNG) and closes it."""
+
+def save(figure, path, close=True, bbox_inches="tight"):
+    """Writes `figure` to `path` (PNG or PDF, from the extension) at 110 dpi.
+
+    Args:
+        figure: matplotlib Figure.
+        path: str, ending in .png or .pdf.
+        close: bool. Close the figure afterwards.
+        bbox_inches: "tight" (trim the margins) or None (the figure's size).
+    """
+    fmt = os.path.splitext(path)[1].lstrip(".")
     with atomic_path(path) as tmp:
         figure.savefig(
-            tmp, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight"
+            tmp, format=fmt, dpi=110, metadata=UNDATED[fmt], bbox_inches=bbox_inches
         )
-    plt.close(figure)
+    if close:
+        plt.close(figure)
 
 
 def epoch_curves(rows, series, path, title, ylabel):

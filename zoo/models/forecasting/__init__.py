@@ -6,23 +6,36 @@ Example:
 (None, 3)
 """
 
-from zoo.errors import ZooError
+from zoo.models import ModelSpec, lookup
 from zoo.models.forecasting.losses import masked_mse
 from zoo.models.forecasting.lstm_attention import build_lstm_attention
 from zoo.models.forecasting.recurrent import build_recurrent
 from zoo.models.forecasting.seq2seq_lstm import build_seq2seq_lstm
 
-# name -> builder(lookback, horizon, num_features, units) -> keras.Model
+# name -> ModelSpec; build(lookback, horizon, num_features, units) -> keras.Model
 FORECASTERS = {
-    "lstm": lambda L, H, F, units: build_recurrent(
-        L, H, F, units, "lstm", 1, name="lstm"
+    "lstm": ModelSpec(
+        lambda L, H, F, units: build_recurrent(L, H, F, units, "lstm", 1, name="lstm"),
+        "one LSTM layer and a dense head over its last state",
     ),
-    "stacked-lstm": lambda L, H, F, units: build_recurrent(
-        L, H, F, units, "lstm", 2, name="stacked_lstm"
+    "stacked-lstm": ModelSpec(
+        lambda L, H, F, units: build_recurrent(
+            L, H, F, units, "lstm", 2, name="stacked_lstm"
+        ),
+        "two stacked LSTM layers and a dense head",
     ),
-    "gru": lambda L, H, F, units: build_recurrent(L, H, F, units, "gru", 1, name="gru"),
-    "seq2seq-lstm": lambda L, H, F, units: build_seq2seq_lstm(L, H, F, units),
-    "lstm-attention": lambda L, H, F, units: build_lstm_attention(L, H, F, units),
+    "gru": ModelSpec(
+        lambda L, H, F, units: build_recurrent(L, H, F, units, "gru", 1, name="gru"),
+        "one GRU layer and a dense head over its last state",
+    ),
+    "seq2seq-lstm": ModelSpec(
+        build_seq2seq_lstm,
+        "LSTM encoder whose final state starts an LSTM decoder over the horizon",
+    ),
+    "lstm-attention": ModelSpec(
+        build_lstm_attention,
+        "LSTM encoder; its last state attends over every step of the window",
+    ),
 }
 
 
@@ -40,13 +53,10 @@ def build_forecaster(name, lookback, horizon, num_features, units=64):
         keras.Model (B, lookback, num_features) -> (B, horizon).
 
     Raises:
-        ZooError: unknown name.
+        ValueError: unknown name.
     """
-    if name not in FORECASTERS:
-        raise ZooError(
-            f"--model: unknown forecaster {name!r}; choose from {sorted(FORECASTERS)}"
-        )
-    return FORECASTERS[name](lookback, horizon, num_features, units)
+    spec = lookup(FORECASTERS, name, "forecaster")
+    return spec.build(lookback, horizon, num_features, units)
 
 
 __all__ = ["FORECASTERS", "build_forecaster", "masked_mse"]

@@ -6,6 +6,7 @@ Example:
 ['lstm', 'lstm-attention', 'transformer', 'transformer-linear']
 """
 
+from zoo.models import ModelSpec, lookup
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 from zoo.models.seq2seq.lstm import LSTMGenerator, build_lstm_seq2seq
 from zoo.models.seq2seq.transformer import (
@@ -13,11 +14,47 @@ from zoo.models.seq2seq.transformer import (
     build_transformer_seq2seq,
 )
 
+# name -> ModelSpec; build(vocab_size=, units=, attention_score=, num_heads=,
+# num_layers=, dropout=) -> keras.Model, each model reading the settings it
+# has; generator: the model's Seq2SeqGenerator class.
 SEQ2SEQ = {
-    "lstm": "LSTM encoder-decoder; the decoder sees the final encoder state",
-    "lstm-attention": "LSTM decoder attending over the encoder outputs (Luong)",
-    "transformer": "encoder-decoder transformer, softmax multi-head attention",
-    "transformer-linear": "the transformer on linear (Taylor) attention",
+    "lstm": ModelSpec(
+        lambda vocab_size, units, dropout, **_: build_lstm_seq2seq(
+            vocab_size, units, dropout=dropout
+        ),
+        "LSTM encoder-decoder; the decoder sees the final encoder state",
+        LSTMGenerator,
+    ),
+    "lstm-attention": ModelSpec(
+        lambda vocab_size, units, attention_score, dropout, **_: build_lstm_seq2seq(
+            vocab_size, units, attention=attention_score, dropout=dropout
+        ),
+        "LSTM decoder attending over the encoder outputs (Luong)",
+        LSTMGenerator,
+    ),
+    "transformer": ModelSpec(
+        lambda vocab_size, units, num_heads, num_layers, dropout, **_: (
+            build_transformer_seq2seq(
+                vocab_size, units, num_heads, num_layers, dropout=dropout
+            )
+        ),
+        "encoder-decoder transformer, softmax multi-head attention",
+        TransformerGenerator,
+    ),
+    "transformer-linear": ModelSpec(
+        lambda vocab_size, units, num_heads, num_layers, dropout, **_: (
+            build_transformer_seq2seq(
+                vocab_size,
+                units,
+                num_heads,
+                num_layers,
+                attention="linear",
+                dropout=dropout,
+            )
+        ),
+        "the transformer on linear (Taylor) attention",
+        TransformerGenerator,
+    ),
 }
 
 
@@ -41,28 +78,41 @@ def build_seq2seq(
         dropout: float, dropout rate of every model.
 
     Returns:
-        keras.Model.
+        keras.Model, named `seq2seq_<name>` with `_` for `-`.
+
+    Raises:
+        ValueError: unknown name.
     """
-    if name not in SEQ2SEQ:
-        raise ValueError(f"unknown seq2seq model {name!r}; choose from {list(SEQ2SEQ)}")
-    if name.startswith("lstm"):
-        attention = attention_score if name == "lstm-attention" else None
-        return build_lstm_seq2seq(
-            vocab_size, units, attention=attention, dropout=dropout
-        )
-    kind = "linear" if name == "transformer-linear" else "softmax"
-    return build_transformer_seq2seq(
-        vocab_size, units, num_heads, num_layers, attention=kind, dropout=dropout
+    spec = lookup(SEQ2SEQ, name, "seq2seq model")
+    return spec.build(
+        vocab_size=vocab_size,
+        units=units,
+        attention_score=attention_score,
+        num_heads=num_heads,
+        num_layers=num_layers,
+        dropout=dropout,
     )
 
 
 def generator_for(model):
-    """The Seq2SeqGenerator of a built or loaded seq2seq model."""
-    if model.name.startswith("seq2seq_lstm"):
-        return LSTMGenerator(model)
-    if model.name.startswith("seq2seq_transformer"):
-        return TransformerGenerator(model)
-    raise ValueError(f"{model.name!r} is not a zoo seq2seq model")
+    """The Seq2SeqGenerator of a built or loaded seq2seq model.
+
+    The registry name comes back from the Keras name `build_seq2seq` gives
+    (`seq2seq_lstm_attention` -> `lstm-attention`).
+
+    Args:
+        model: keras.Model.
+
+    Returns:
+        Seq2SeqGenerator.
+
+    Raises:
+        ValueError: `model` is not a zoo seq2seq model.
+    """
+    name = model.name.removeprefix("seq2seq_").replace("_", "-")
+    if not model.name.startswith("seq2seq_") or name not in SEQ2SEQ:
+        raise ValueError(f"{model.name!r} is not a zoo seq2seq model")
+    return SEQ2SEQ[name].generator(model)
 
 
 __all__ = [
