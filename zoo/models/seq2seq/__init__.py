@@ -98,7 +98,11 @@ def generator_for(model):
     """The Seq2SeqGenerator of a built or loaded seq2seq model.
 
     The registry name comes back from the Keras name `build_seq2seq` gives
-    (`seq2seq_lstm_attention` -> `lstm-attention`).
+    (`seq2seq_lstm_attention` -> `lstm-attention`). One generator per model,
+    kept on the model: a transformer's compiled step (JAX) is traced once
+    and reused by every later decoding of the model (each epoch's replies,
+    the test split, the prompts) instead of once per call; it reads the
+    weights at every step, so training in between is seen.
 
     Args:
         model: keras.Model.
@@ -108,11 +112,22 @@ def generator_for(model):
 
     Raises:
         ValueError: `model` is not a zoo seq2seq model.
+
+    Example:
+    >>> model = build_seq2seq("lstm", vocab_size=20, units=4)
+    >>> generator_for(model) is generator_for(model)
+    True
     """
+    generator = getattr(model, "_zoo_generator", None)
+    if generator is not None:
+        return generator
     name = model.name.removeprefix("seq2seq_").replace("_", "-")
     if not model.name.startswith("seq2seq_") or name not in SEQ2SEQ:
         raise ValueError(f"{model.name!r} is not a zoo seq2seq model")
-    return SEQ2SEQ[name].generator(model)
+    generator = SEQ2SEQ[name].generator(model)
+    # A plain attribute (not a layer or a variable): saving passes it over.
+    model._zoo_generator = generator
+    return generator
 
 
 __all__ = [
