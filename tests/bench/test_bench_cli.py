@@ -50,6 +50,7 @@ def test_writes_json_and_plot(tmp_path, capsys):
         (["attention", "--out", "x.txt"], "--out must name a .json file"),
         (["attention", "--quick", "--dim", "30", "--heads", "4"], "not divisible"),
         (["lstm", "--dim", "64"], "--dim: options of the attention benchmark only"),
+        (["lstm", "--steps", "8"], "--steps: an option of the decode benchmark only"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):

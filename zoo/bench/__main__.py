@@ -58,6 +58,9 @@ def parse_args(argv):
     parser.add_argument("--heads", type=_positive_int)
     parser.add_argument("--repeats", type=_positive_int)
     parser.add_argument("--lengths", type=_lengths, help="(b) lengths, e.g. 256,1024")
+    parser.add_argument(
+        "--steps", type=_positive_int, help="(decode) tokens generated (default 32)"
+    )
     return parser.parse_args(argv)
 
 
@@ -102,7 +105,10 @@ def build_decode_config(args):
     from zoo.bench.decode import DecodeBenchConfig
 
     quick = {"batch": 2, "source_length": 5, "steps": 4, "vocab": 50, "units": 16}
-    return _training_config(args, DecodeBenchConfig, {**quick, "repeats": 1})
+    config = _training_config(args, DecodeBenchConfig, {**quick, "repeats": 1})
+    if args.steps is not None:
+        config.steps = args.steps
+    return config
 
 
 def build_attention_config(args):
@@ -170,6 +176,11 @@ def run_benchmark(args):
         raise ZooError(
             f"--out must name a .json file, got {args.out!r}; pass a path ending "
             "in .json"
+        )
+    if args.steps is not None and args.benchmark != "decode":
+        raise ZooError(
+            f"--steps: an option of the decode benchmark only; drop it for "
+            f"{args.benchmark}"
         )
     builders = {
         "attention": build_attention_config,
