@@ -70,8 +70,8 @@ class LSTMGenerator(Seq2SeqGenerator):
     >>> generator = LSTMGenerator(build_lstm_seq2seq(50, 8))  # doctest: +SKIP
     """
 
-    def __init__(self, model):
-        super().__init__(model)
+    def __init__(self, model, jit_compile=True):
+        super().__init__(model, jit_compile)
         self.embedding = model.get_layer("embedding")
         self.encoder = model.get_layer("encoder")
         self.cell = model.get_layer("decoder").cell
@@ -81,7 +81,7 @@ class LSTMGenerator(Seq2SeqGenerator):
             self.combine = model.get_layer("combine")
         self.logits = model.get_layer("logits")
 
-    def encode(self, sources):
+    def _encode(self, sources):
         mask = ops.not_equal(sources, 0)
         outputs, h, c = self.encoder(self.embedding(sources), mask=mask)
         return {"outputs": outputs, "mask": mask, "h": h, "c": c}
@@ -97,6 +97,18 @@ class LSTMGenerator(Seq2SeqGenerator):
         return self.combine(combined), weights
 
     def step(self, tokens, state, memory):
+        """Next-token logits `(B, V)` for `tokens` `(B, 1)`; returns (logits, state).
+
+        The state (h, c) keeps its shapes: on JAX the step is one compiled
+        program.
+        """
+        if not self._compiles():
+            return self._step_eager(tokens, state, memory)
+        if self._compiled_step is None:
+            self._compiled_step = self._stateless_jit(self._step_eager)
+        return self._compiled_step(tokens, tuple(state), memory)
+
+    def _step_eager(self, tokens, state, memory):
         x = self.embedding(tokens)[:, 0]
         h, (h, c) = self.cell(x, list(state))
         out = h[:, None]

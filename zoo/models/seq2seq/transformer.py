@@ -72,11 +72,9 @@ class TransformerGenerator(Seq2SeqGenerator):
     constant size.
 
     On JAX, a step whose state keeps its shapes (preallocated caches,
-    linear attention) runs as one `jax.jit`-compiled program, the weights
-    passed as arguments (so training the model later is seen): run op by
-    op, a step dispatches a few hundred small programs, each compiled the
-    first time it meets a shape. Other backends, and the growing cache,
-    run eagerly.
+    linear attention) runs as one compiled program (see
+    `Seq2SeqGenerator`); other backends, and the growing cache, run
+    eagerly.
 
     Args:
         model: a `build_transformer_seq2seq` model.
@@ -94,9 +92,7 @@ class TransformerGenerator(Seq2SeqGenerator):
     """
 
     def __init__(self, model, jit_compile=True):
-        super().__init__(model)
-        self.jit_compile = jit_compile
-        self._compiled_step = None
+        super().__init__(model, jit_compile)
         self.embedding = model.get_layer("embedding")
         self.encoders = [
             b for b in model.layers if isinstance(b, TransformerEncoderBlock)
@@ -108,7 +104,7 @@ class TransformerGenerator(Seq2SeqGenerator):
         self.decoder_norm = model.get_layer("decoder_norm")
         self.logits = model.get_layer("logits")
 
-    def encode(self, sources):
+    def _encode(self, sources):
         """The encoder outputs, their mask and each block's projected memory.
 
         Returns:
@@ -155,7 +151,7 @@ class TransformerGenerator(Seq2SeqGenerator):
 
     def _fixed_shapes(self, state):
         """Whether this step runs compiled: JAX, and a state of constant shapes."""
-        if not self.jit_compile or keras.backend.backend() != "jax":
+        if not self._compiles():
             return False
         return all(
             block.attention == "linear" or len(cache) == 3
@@ -178,8 +174,6 @@ class TransformerGenerator(Seq2SeqGenerator):
 
     def _step_compiled(self, tokens, state, memory):
         """`_step_eager` as one jax.jit program (traced once per shape)."""
-        import jax
-
         position = state["position"]
         for cache in state["caches"]:
             # Inside jit the cache's length has no value to check: check here.
@@ -190,20 +184,16 @@ class TransformerGenerator(Seq2SeqGenerator):
                     f"filled; {tokens.shape[1]} new token(s) do not fit. Pass a "
                     "larger max_length."
                 )
-        variables = self.model.variables
         if self._compiled_step is None:
 
-            def pure_step(values, tokens, caches, position, memory):
-                mapping = list(zip(variables, values, strict=True))
-                with keras.StatelessScope(state_mapping=mapping):
-                    logits, new_state = self._step_eager(
-                        tokens, {"caches": caches, "position": position}, memory
-                    )
+            def caches_step(tokens, caches, position, memory):
+                logits, new_state = self._step_eager(
+                    tokens, {"caches": caches, "position": position}, memory
+                )
                 return logits, new_state["caches"]
 
-            self._compiled_step = jax.jit(pure_step)
+            self._compiled_step = self._stateless_jit(caches_step)
         logits, caches = self._compiled_step(
-            [variable.value for variable in variables],
             tokens,
             state["caches"],
             np.asarray(position, "int32"),  # a traced value, not a constant
