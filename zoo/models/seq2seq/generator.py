@@ -11,15 +11,16 @@ class Seq2SeqGenerator:
     reference `recompute` (the whole model on the whole prefix, no cache) is
     shared, and the tests hold every subclass to it.
 
-    On JAX, a step whose state keeps its shapes runs as one `jax.jit`
-    program (`_stateless_jit`): run op by op, a step dispatches dozens to
-    hundreds of small programs, each compiled the first time it meets a
-    shape.
+    On JAX and TensorFlow, the encoder pass and a step whose state keeps
+    its shapes run as one compiled program each (`_compile`: `jax.jit`,
+    `tf.function`): run op by op, a step dispatches dozens to hundreds of
+    small ops (on JAX each compiled the first time it meets a shape). On
+    torch they run eagerly.
 
     Args:
         model: a model from `zoo.models.seq2seq.build_seq2seq`.
-        jit_compile: bool. Compile fixed-shape steps on JAX. Defaults to
-            `True` (ignored on other backends).
+        jit_compile: bool. Compile on JAX and TensorFlow. Defaults to
+            `True` (ignored on torch).
     """
 
     def __init__(self, model, jit_compile=True):
@@ -29,16 +30,21 @@ class Seq2SeqGenerator:
         self._compiled_encode = None
 
     def _compiles(self):
-        """Whether steps may run as one compiled program: JAX, and allowed."""
-        return self.jit_compile and keras.backend.backend() == "jax"
+        """Whether steps may run as one compiled program: JAX or TensorFlow."""
+        return self.jit_compile and keras.backend.backend() in ("jax", "tensorflow")
 
-    def _stateless_jit(self, function):
-        """`function(*args)` as one `jax.jit` program reading the model's weights.
+    def _compile(self, function):
+        """`function(*args)` as one program reading the model's current weights.
 
-        The weights are passed as arguments at every call (not baked in as
-        constants), so training the model later is seen; the program is
-        traced once per shape of `args`.
+        JAX: `jax.jit`, the weights passed as arguments at every call (not
+        baked in as constants). TensorFlow: `tf.function`, which reads the
+        variables themselves. Either way training the model later is seen;
+        the program is traced once per shape of `args`.
         """
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return tf.function(function)
         import jax
 
         variables = self.model.variables
@@ -54,13 +60,14 @@ class Seq2SeqGenerator:
     def encode(self, sources):
         """Encoder pass over `(B, S)` int ids; returns the memory (a dict).
 
-        One compiled program per input shape on JAX (an eager recurrent
-        encoder would trace and compile its scan again at every call).
+        One compiled program per input shape on JAX and TensorFlow (on JAX
+        an eager recurrent encoder traces and compiles its scan at every
+        call).
         """
         if not self._compiles():
             return self._encode(sources)
         if self._compiled_encode is None:
-            self._compiled_encode = self._stateless_jit(self._encode)
+            self._compiled_encode = self._compile(self._encode)
         return self._compiled_encode(sources)
 
     def _encode(self, sources):

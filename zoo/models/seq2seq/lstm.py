@@ -99,13 +99,13 @@ class LSTMGenerator(Seq2SeqGenerator):
     def step(self, tokens, state, memory):
         """Next-token logits `(B, V)` for `tokens` `(B, 1)`; returns (logits, state).
 
-        The state (h, c) keeps its shapes: on JAX the step is one compiled
-        program.
+        The state (h, c) keeps its shapes: on JAX and TensorFlow the step
+        is one compiled program.
         """
         if not self._compiles():
             return self._step_eager(tokens, state, memory)
         if self._compiled_step is None:
-            self._compiled_step = self._stateless_jit(self._step_eager)
+            self._compiled_step = self._compile(self._step_eager)
         return self._compiled_step(tokens, tuple(state), memory)
 
     def _step_eager(self, tokens, state, memory):

@@ -71,15 +71,14 @@ class TransformerGenerator(Seq2SeqGenerator):
     `encode`. Linear attention keeps its recurrent state (S, z), of
     constant size.
 
-    On JAX, a step whose state keeps its shapes (preallocated caches,
-    linear attention) runs as one compiled program (see
-    `Seq2SeqGenerator`); other backends, and the growing cache, run
-    eagerly.
+    On JAX and TensorFlow, a step whose state keeps its shapes
+    (preallocated caches, linear attention) runs as one compiled program
+    (see `Seq2SeqGenerator`); torch, and the growing cache, run eagerly.
 
     Args:
         model: a `build_transformer_seq2seq` model.
-        jit_compile: bool. Compile fixed-shape steps on JAX. Defaults to
-            `True` (ignored on other backends).
+        jit_compile: bool. Compile on JAX and TensorFlow. Defaults to
+            `True` (ignored on torch).
 
     Example:
     >>> model = build_transformer_seq2seq(20, dim=8, num_heads=2, num_layers=1)
@@ -150,7 +149,7 @@ class TransformerGenerator(Seq2SeqGenerator):
         return self._step_eager(tokens, state, memory)
 
     def _fixed_shapes(self, state):
-        """Whether this step runs compiled: JAX, and a state of constant shapes."""
+        """Whether this step runs compiled: a compiling backend, fixed shapes."""
         if not self._compiles():
             return False
         return all(
@@ -173,10 +172,10 @@ class TransformerGenerator(Seq2SeqGenerator):
         return logits, {"caches": caches, "position": state["position"] + 1}
 
     def _step_compiled(self, tokens, state, memory):
-        """`_step_eager` as one jax.jit program (traced once per shape)."""
+        """`_step_eager` as one compiled program (traced once per shape)."""
         position = state["position"]
         for cache in state["caches"]:
-            # Inside jit the cache's length has no value to check: check here.
+            # Compiled, the cache's length has no value to check: check here.
             if len(cache) == 3 and position + tokens.shape[1] > cache[0].shape[1]:
                 raise ValueError(
                     f"step: the key/value cache holds {cache[0].shape[1]} "
@@ -192,7 +191,7 @@ class TransformerGenerator(Seq2SeqGenerator):
                 )
                 return logits, new_state["caches"]
 
-            self._compiled_step = self._stateless_jit(caches_step)
+            self._compiled_step = self._compile(caches_step)
         logits, caches = self._compiled_step(
             tokens,
             state["caches"],
