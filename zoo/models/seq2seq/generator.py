@@ -28,6 +28,7 @@ class Seq2SeqGenerator:
         self.jit_compile = jit_compile
         self._compiled_step = None
         self._compiled_encode = None
+        self._compiled_model = None
 
     def _compiles(self):
         """Whether steps may run as one compiled program: JAX or TensorFlow."""
@@ -83,8 +84,19 @@ class Seq2SeqGenerator:
         raise NotImplementedError
 
     def recompute(self, sources, prefix, position=-1):
-        """Logits `(B, V)` at `position` of `prefix`: the full model, no cache."""
-        return self.model([sources, prefix], training=False)[:, position]
+        """Logits `(B, V)` at `position` of `prefix`: the full model, no cache.
+
+        Compiled like `step` where the backend compiles (one program per
+        prefix shape), so that cached and recomputed decoding are compared
+        like for like.
+        """
+        if not self._compiles():
+            return self.model([sources, prefix], training=False)[:, position]
+        if self._compiled_model is None:
+            self._compiled_model = self._compile(
+                lambda sources, prefix: self.model([sources, prefix], training=False)
+            )
+        return self._compiled_model(sources, prefix)[:, position]
 
     def attention_weights(self, sources, decoder_inputs):
         """`(B, T, S)` attention of each reply token over the input, or None."""
