@@ -125,6 +125,42 @@ def test_mixed_precision_fixed_cache_is_close_to_float32():
     assert keras.backend.standardize_dtype(state[0].dtype) == "bfloat16"
 
 
+@pytest.mark.parametrize("fixed", [False, True], ids=["growing", "fixed"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"use_gate": True},
+        {"sliding_window": 3},
+        {"use_gate": True, "sliding_window": 2, "value_dim": 6},
+        {"int8": True, "use_gate": True},
+    ],
+    ids=["gate", "window", "gate-window-explicit", "int8"],
+)
+def test_cache_with_keras_options_equals_the_causal_call(options, fixed):
+    """Gated, windowed (the window slides with the cache) and quantized
+    layers step as they call."""
+    options = dict(options)
+    quantize = options.pop("int8", False)
+    layer = MultiHeadAttention(HEADS, key_dim=4, **options)
+    layer(X, X)
+    if quantize:
+        for sublayer in layer._flatten_layers(include_self=False):
+            if isinstance(sublayer, keras.layers.EinsumDense):
+                sublayer.quantize("int8")
+    full = numpy(layer(X, X, use_causal_mask=True))
+    state = layer.get_initial_state(B, max_length=T + 1 if fixed else None)
+    got, _ = run_steps(layer, state, [3, 1, 2, 1])
+    np.testing.assert_allclose(got, full, atol=1e-5)
+
+
+def test_projected_memory_with_gate_and_window_equals_the_call():
+    layer = MultiHeadAttention(HEADS, key_dim=4, use_gate=True, sliding_window=2)
+    expected = numpy(layer(X, MEMORY, value_mask=MEMORY_MASK))
+    key_value = layer.project_key_value(MEMORY)
+    got = layer.attend_key_value(X, key_value, value_mask=MEMORY_MASK)
+    np.testing.assert_allclose(numpy(got), expected, atol=1e-5)
+
+
 def test_projected_memory_equals_cross_attention_call():
     layer = MultiHeadAttention(HEADS, key_dim=4)
     expected = numpy(layer(X, MEMORY, value_mask=MEMORY_MASK))

@@ -47,9 +47,20 @@ def kernel_matrix(name, layer, q, k):
     raise AssertionError(name)
 
 
-def explicit_reference(name, layer, query, value, key_mask=None, causal=False):
-    """Quadratic linear attention: A = K(q, k) masked, out = A v / (A 1 + eps)."""
-    wq, bq, wk, bk, wv, bv, wo, bo = [numpy(w) for w in layer.trainable_weights]
+def explicit_reference(
+    name, layer, query, value, key_mask=None, causal=False, query_mask=None
+):
+    """Quadratic linear attention: A = K(q, k) masked, out = A v / (A 1 + eps).
+
+    Padded queries (`query_mask` False) attend to nothing: their heads are 0.
+    `key_mask` is `(B, S)`, or `(B, H, S)` per head. The weights are the
+    effective ones (LoRA included); the output keeps `output_shape`.
+    """
+    wq, bq, wk, bk, wv, bv, wo, bo = [
+        numpy(getattr(layer, f"{part}_{kind}"))
+        for part in ("query", "key", "value", "output")
+        for kind in ("kernel", "bias")
+    ]
     heads = []
     for h in range(layer.num_heads):
         q = query @ wq[:, h] + bq[h]
@@ -57,11 +68,15 @@ def explicit_reference(name, layer, query, value, key_mask=None, causal=False):
         v = value @ wv[:, h] + bv[h]
         a = kernel_matrix(name, layer, q.astype("float64"), k.astype("float64"))
         if key_mask is not None:
-            a = a * key_mask[:, None, :]
+            a = a * (key_mask[:, h] if key_mask.ndim == 3 else key_mask)[:, None, :]
         if causal:
             a = a * np.tril(np.ones(a.shape[1:]))[None]
-        heads.append(a @ v / (a.sum(-1, keepdims=True) + EPS))
-    return np.concatenate(heads, -1) @ wo.reshape(-1, wo.shape[-1]) + bo
+        out = a @ v / (a.sum(-1, keepdims=True) + EPS)
+        if query_mask is not None:
+            out = out * query_mask[:, :, None]
+        heads.append(out)
+    out = np.concatenate(heads, -1) @ wo.reshape(-1, bo.size) + bo.reshape(-1)
+    return out.reshape(*out.shape[:-1], *bo.shape)
 
 
 @pytest.mark.parametrize("feature_map", ["taylor", "elu", "relu", "favor"])
@@ -74,6 +89,25 @@ def test_layer_contract(feature_map, tmp_path):
         expected_num_trainable_weights=8,
         expected_num_non_trainable_weights=1 if feature_map == "favor" else 0,
         call_kwargs={"use_causal_mask": True},
+        tmp_path=tmp_path,
+    )
+
+
+def test_layer_contract_with_keras_options(tmp_path):
+    run_layer_test(
+        LinearAttention,
+        {
+            "num_heads": HEADS,
+            "feature_dim": F,
+            "output_shape": (2, 4),
+            "kernel_constraint": "max_norm",
+            "bias_constraint": "non_neg",
+            "kernel_regularizer": "l2",
+            "activity_regularizer": "l2",
+        },
+        {"query": X, "value": Y},
+        expected_output_shape=(B, L, 2, 4),
+        expected_num_trainable_weights=8,
         tmp_path=tmp_path,
     )
 
@@ -157,8 +191,106 @@ def test_keras_masking_reaches_the_layer():
     output = layer(masked, masked)
     model = keras.Model(inputs, output)
     x = X * KEY_MASK[..., None]
-    expected = explicit_reference("taylor", layer, x, x, KEY_MASK)
+    # Self-attention: the mask pads the keys and the queries alike.
+    expected = explicit_reference("taylor", layer, x, x, KEY_MASK, query_mask=KEY_MASK)
     np.testing.assert_allclose(numpy(model(x)), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(B, 1, L), (1, L), (B, HEADS, 1, L)],
+    ids=["B1S", "1S", "BH1S"],
+)
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_key_attention_masks_apply_in_linear_time(shape, causal):
+    """An attention_mask of query axis 1 masks keys (per head if it has heads)."""
+    layer = LinearAttention(num_heads=HEADS, feature_dim=F, chunk_size=4)
+    mask = np.random.default_rng(1).random(shape) < 0.7
+    mask[..., 0] = True
+    out = numpy(layer(X, X, attention_mask=mask, use_causal_mask=causal))
+    # Keras' rule: axes go in front of the (query, key) axes, then broadcast.
+    keras_rank = mask.reshape(
+        mask.shape[:-2] + (1,) * (4 - mask.ndim) + mask.shape[-2:]
+    )
+    per_head = np.broadcast_to(keras_rank, (B, HEADS, 1, L))[:, :, 0]
+    expected = explicit_reference("taylor", layer, X, X, per_head, causal)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_padded_queries_attend_to_nothing():
+    """As in MultiHeadAttention: a padded query's heads are zero."""
+    layer = LinearAttention(num_heads=HEADS, feature_dim=F, bias_initializer="ones")
+    query_mask = KEY_MASK
+    out, weights = layer(X, Y, query_mask=query_mask, return_attention_scores=True)
+    expected = explicit_reference("taylor", layer, X, Y, query_mask=query_mask)
+    np.testing.assert_allclose(numpy(out), expected, rtol=1e-5, atol=1e-5)
+    weights = numpy(weights).transpose(0, 2, 1, 3)  # (B, T, H, S)
+    assert np.all(weights[~query_mask] == 0.0)
+    np.testing.assert_allclose(weights[query_mask].sum(-1), 1.0, atol=1e-5)
+
+
+def test_output_shape_tuple_equals_explicit_computation():
+    layer = LinearAttention(num_heads=HEADS, key_dim=4, output_shape=(2, 3))
+    out = numpy(layer(X, Y))
+    assert out.shape == (B, L, 2, 3)
+    expected = explicit_reference("taylor", layer, X, Y)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_lora_equals_explicit_computation(causal):
+    layer = LinearAttention(num_heads=HEADS, feature_dim=F, chunk_size=4)
+    layer(X, X)
+    for dense in (layer.query_dense, layer.key_dense, layer.value_dense):
+        dense.enable_lora(2)
+        dense.lora_kernel_b.assign(0.3 * RNG.normal(size=dense.lora_kernel_b.shape))
+    # 3 biases, 6 adapters, the output kernel and bias; frozen Q, K, V kernels.
+    assert (len(layer.trainable_weights), len(layer.non_trainable_weights)) == (11, 3)
+    out = numpy(layer(X, X, use_causal_mask=causal))
+    expected = explicit_reference("taylor", layer, X, X, causal=causal)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    # The adapters matter: without them the output differs.
+    plain = LinearAttention(num_heads=HEADS, feature_dim=F, chunk_size=4)
+    plain(X, X)
+    plain.set_weights([numpy(w) for w in layer.weights if "lora" not in w.path])
+    assert not np.allclose(numpy(plain(X, X, use_causal_mask=causal)), out, atol=1e-3)
+
+
+def test_int8_quantization_and_policy_maps_reach_the_projections():
+    layer = LinearAttention(num_heads=HEADS, feature_dim=F, name="lin")
+    inputs = keras.Input((L, D))
+    model = keras.Model(inputs, layer(inputs, inputs, use_causal_mask=True))
+    float_out = numpy(model(X))
+    model.quantize("int8")
+    assert layer.query_dense.quantization_mode == "int8"
+    got = numpy(model(X))
+    assert 0 < np.mean((got - float_out) ** 2) < 1e-2
+    # The recurrent form goes through the same quantized projections.
+    state = layer.get_initial_state(B)
+    steps = []
+    for t in range(L):
+        out, state = layer.step(X[:, t : t + 1], state)
+        steps.append(numpy(out))
+    np.testing.assert_allclose(np.concatenate(steps, 1), got, rtol=1e-5, atol=1e-5)
+    policy_map = keras.dtype_policies.DTypePolicyMap()
+    policy_map["lin/key"] = keras.dtype_policies.QuantizedDTypePolicy("int8", "float32")
+    mapped = LinearAttention(
+        num_heads=HEADS, feature_dim=F, dtype=policy_map, name="lin"
+    )
+    mapped.build(X.shape, X.shape)
+    assert keras.backend.standardize_dtype(mapped.key_dense._kernel.dtype) == "int8"
+    assert mapped.query_dense.quantization_mode is None
+
+
+def test_keras_weights_copy_over():
+    """The projections are Keras MultiHeadAttention's: its weights load."""
+    reference = keras.layers.MultiHeadAttention(num_heads=HEADS, key_dim=4)
+    reference(X, Y)
+    layer = LinearAttention(num_heads=HEADS, key_dim=4)
+    layer(X, Y)
+    layer.set_weights(reference.get_weights())
+    for ours, theirs in zip(layer.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_attention_scores_are_the_normalized_kernel():
@@ -253,6 +385,20 @@ def test_swapping_attention_is_one_argument(attention_cls):
             lambda layer: layer(X, Y[:1]),
             r"value: the batch size.*query.shape=\(2, .*value.shape=\(1, ",
         ),
+        (
+            {"num_heads": 2},
+            lambda layer: layer(X, X, attention_mask=np.ones((L, L), bool)),
+            r"attention_mask.*query axis 1.*\(11, 11\)",
+        ),
+        (
+            {"num_heads": 2},
+            lambda layer: layer(X, X, attention_mask=np.ones((B, 1, 3), bool)),
+            r"attention_mask: expected a mask of shape \(2, 11, 11\)",
+        ),
+        ({"num_heads": 2}, lambda layer: layer(X, Y, key=X), "must be equal"),
+        ({"num_heads": 2}, lambda layer: layer(X[:, None], X[:, None]), "rank-3"),
+        ({"num_heads": 2, "output_shape": 8.0}, None, "Invalid `output_shape`"),
+        ({"num_heads": 0}, None, "argument `num_heads`"),
         (
             {"num_heads": 2},
             lambda layer: layer(X, Y, key=Y[:1]),

@@ -3,8 +3,11 @@
 import keras
 from keras import ops
 
+from zoo.layers.attention_checks import check_positive_int as _check_positive_int
+from zoo.layers.attention_checks import shape_str
+from zoo.layers.attention_layout import expand_to_scores_rank
 from zoo.layers.feature_maps import get_feature_map
-from zoo.layers.projected_attention import ProjectedAttention, _check_positive_int
+from zoo.layers.projected_attention import ProjectedAttention
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -28,9 +31,12 @@ class LinearAttention(ProjectedAttention):
       (S, z), for incremental decoding with memory constant in the length.
 
     Padding: masked keys have phi(k) set to 0 after the feature map (phi(0)
-    is not 0). A general `(B, T, S)` `attention_mask` cannot be applied in
-    linear time and is rejected. Feature maps, sums and states are float32
-    even under mixed precision; `epsilon` guards the denominator.
+    is not 0); padded queries (`query_mask`) receive zero attention, as in
+    `MultiHeadAttention`. An `attention_mask` whose query axis has size 1
+    (`(B, 1, S)`, `(1, S)`, `(B, H, 1, S)`: a key mask, per head or not)
+    applies in linear time; one that varies over the queries (a general
+    `(B, T, S)`) cannot and is rejected. Feature maps, sums and states are
+    float32 even under mixed precision; `epsilon` guards the denominator.
 
     Args:
         num_heads: int. Number of heads H.
@@ -45,8 +51,13 @@ class LinearAttention(ProjectedAttention):
             (fastest of 32..256 at L = 16384 on all three CPU backends).
         epsilon: float. Added to the denominator. Defaults to `1e-6`.
         dropout: float. Dropout on the attention output (before W^(o)).
-        **kwargs: `use_bias`, `output_shape`, initializers, regularizers,
-            `seed` and base layer arguments, as in `MultiHeadAttention`.
+        **kwargs: `use_bias`, `output_shape` (int or tuple), initializers,
+            regularizers, constraints, `seed` and base layer arguments
+            (`dtype` may be a `DTypePolicyMap`), as in `MultiHeadAttention`.
+            The projections are the same `EinsumDense` sublayers, so LoRA
+            and int8 quantization apply to them as well. Inputs are rank 3:
+            `attention_axes`, `use_gate` and `sliding_window` are
+            `MultiHeadAttention`'s only.
 
     Call arguments:
         As `MultiHeadAttention`; `return_attention_scores=True` also returns
@@ -108,13 +119,14 @@ class LinearAttention(ProjectedAttention):
 
     # -- the three forms -------------------------------------------------------
 
-    def _features(self, q, k, v, key_padding_mask):
+    def _features(self, q, k, v, key_mask):
         """Head-major float32 Phi(Q) (B,H,T,M), Phi(K) (B,H,S,M), [V, 1] (B,H,S,d_v+1).
 
         Head-major layout turns every product below into a plain batched
         matmul (no permuted copies of the M-wide features). The column of
         ones makes the normalizer Phi(Q) Phi(K)^T 1 come out of the same
-        products as the numerator. Padded keys get Phi(K) = 0.
+        products as the numerator. Padded keys (`key_mask`, `(B|1, H|1, S)`)
+        get Phi(K) = 0.
         """
 
         def heads_first(x):  # (B, L, H, ·) -> (B, H, L, ·)
@@ -122,8 +134,8 @@ class LinearAttention(ProjectedAttention):
 
         phi_q = self.feature_map(heads_first(q))
         phi_k = self.feature_map(heads_first(k))
-        if key_padding_mask is not None:
-            phi_k = phi_k * ops.cast(key_padding_mask, "float32")[:, None, :, None]
+        if key_mask is not None:
+            phi_k = phi_k * ops.cast(key_mask, "float32")[..., None]
         v = heads_first(v)
         return phi_q, phi_k, ops.concatenate([v, ops.ones_like(v[..., :1])], -1)
 
@@ -178,6 +190,33 @@ class LinearAttention(ProjectedAttention):
             scores = scores * ops.tril(ops.ones((length, length), "float32"))
         return scores / (ops.sum(scores, axis=-1, keepdims=True) + self.epsilon)
 
+    def _key_mask(self, key_padding_mask, attention_mask):
+        """Both key masks as one `(B|1, H|1, S)` mask, or None.
+
+        An attention mask must not vary over the queries: linear attention
+        sums the keys once for all of them.
+        """
+        masks = []
+        if key_padding_mask is not None:
+            masks.append(ops.cast(key_padding_mask, "bool")[:, None, :])
+        if attention_mask is not None:
+            mask = expand_to_scores_rank(attention_mask, 2, 1)  # (B|1, H|1, T|1, S)
+            if mask.shape[-2] != 1:
+                raise ValueError(
+                    "attention_mask: LinearAttention cannot apply a mask that "
+                    "varies over the queries in linear time; it takes key masks "
+                    "of query axis 1, (B, 1, S) or (B, H, 1, S). Pass key padding "
+                    "through Keras masking or value_mask=(B, S), and causality "
+                    "through use_causal_mask=True. Received: "
+                    f"attention_mask.shape={shape_str(attention_mask.shape)}"
+                )
+            masks.append(ops.cast(mask[:, :, 0], "bool"))
+        if not masks:
+            return None
+        if len(masks) == 1:
+            return masks[0]
+        return ops.logical_and(masks[0], masks[1])
+
     def _attend(
         self,
         q,
@@ -190,13 +229,7 @@ class LinearAttention(ProjectedAttention):
         return_attention_scores=False,
         training=None,
     ):
-        if attention_mask is not None:
-            raise ValueError(
-                "attention_mask: LinearAttention cannot apply a general (B, T, S) "
-                "mask in linear time. Pass key padding through Keras masking or "
-                "value_mask=(B, S), and causality through use_causal_mask=True. "
-                f"Received: attention_mask.shape={tuple(attention_mask.shape)}"
-            )
+        key_mask = self._key_mask(key_padding_mask, attention_mask)
         if use_causal_mask and q.shape[1] != k.shape[1]:
             raise ValueError(
                 "use_causal_mask: LinearAttention's causal form needs queries and "
@@ -204,15 +237,20 @@ class LinearAttention(ProjectedAttention):
                 f"{k.shape[1]} keys"
             )
         out_dtype = v.dtype
-        phi_q, phi_k, v = self._features(q, k, v, key_padding_mask)
+        phi_q, phi_k, v = self._features(q, k, v, key_mask)
         if use_causal_mask:
             out, _ = self._causal(phi_q, phi_k, v)
         else:
             out = self._global(phi_q, phi_k, v)
+        if query_mask is not None:  # padded queries attend to nothing
+            out = out * ops.cast(query_mask, out.dtype)[:, :, None, None]
         out = self.dropout_layer(ops.cast(out, out_dtype), training=training)
         weights = None
         if return_attention_scores:
-            weights = ops.cast(self._weights(phi_q, phi_k, use_causal_mask), out_dtype)
+            weights = self._weights(phi_q, phi_k, use_causal_mask)
+            if query_mask is not None:
+                weights = weights * ops.cast(query_mask, "float32")[:, None, :, None]
+            weights = ops.cast(weights, out_dtype)
         return out, weights
 
     # -- recurrent API ---------------------------------------------------------
@@ -257,8 +295,9 @@ class LinearAttention(ProjectedAttention):
             Tuple `(output, new_state)`: `(B, T_new, output_shape)` and the
             updated `(S, z)`.
         """
-        q, k, v = self._project_step(query, state, value, key, "(S, z)")
-        phi_q, phi_k, v = self._features(q, k, v, value_mask)
+        q, k, v, _ = self._project_step(query, state, value, key, "(S, z)")
+        key_mask = None if value_mask is None else ops.cast(value_mask, "bool")[:, None]
+        phi_q, phi_k, v = self._features(q, k, v, key_mask)
         out, new_state = self._causal(phi_q, phi_k, v, *state)
         return self._output(ops.cast(out, self.compute_dtype)), new_state
 

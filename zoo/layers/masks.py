@@ -2,10 +2,14 @@
 
 Conventions follow `keras.layers.MultiHeadAttention`: `True` means "may
 attend"; query masks are `(B, T)`, key/value padding masks `(B, S)` and
-attention masks `(B, T, S)`.
+attention masks `(B, T, S)`, or any shape that broadcasts to the scores
+`(B, H, T, S)` once axes are inserted in front of `(T, S)`: `(T, S)`,
+`(1, T, S)`, `(B, H, T, S)`...
 """
 
 from keras import ops
+
+from zoo.layers.attention_layout import expand_to_scores_rank
 
 
 def large_negative(dtype):
@@ -43,6 +47,27 @@ def causal_mask(query_length, key_length):
     return ops.expand_dims(ops.greater_equal(rows, cols), 0)
 
 
+def sliding_window_mask(query_length, key_length, window):
+    """Band mask: query i may attend to keys j with |i - j| < window.
+
+    Args:
+        query_length: int or scalar tensor. T.
+        key_length: int or scalar tensor. S.
+        window: positive int.
+
+    Returns:
+        Boolean tensor of shape `(1, T, S)`.
+
+    Example:
+    >>> from keras import ops
+    >>> ops.convert_to_numpy(sliding_window_mask(3, 3, 2)).astype(int)[0].tolist()
+    [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
+    """
+    rows = ops.expand_dims(ops.arange(query_length, dtype="int32"), -1)
+    cols = ops.expand_dims(ops.arange(key_length, dtype="int32"), 0)
+    return ops.expand_dims(ops.less(ops.abs(rows - cols), window), 0)
+
+
 def combine_key_masks(*masks):
     """AND together the padding masks of the keys/values (`(B, S)` each).
 
@@ -68,19 +93,31 @@ def merge_attention_mask(
     key_padding_mask=None,
     attention_mask=None,
     use_causal_mask=False,
+    sliding_window=None,
 ):
-    """Merge every mask source into one `(B|1, T, S)` boolean mask.
+    """Merge every mask source into one `(B|1, H|1, T, S)` boolean mask.
 
     Args:
         query_length: int or scalar tensor. T.
         key_length: int or scalar tensor. S.
         query_mask: `(B, T)` or None. Padded queries attend to nothing.
         key_padding_mask: `(B, S)` or None. Padded keys receive no attention.
-        attention_mask: `(B, T, S)` or None.
+        attention_mask: None, or a mask that broadcasts to `(B, H, T, S)`
+            after axes are inserted in front of `(T, S)` (Keras' rule):
+            `(T, S)`, `(B, T, S)`, `(B, H, T, S)`...
         use_causal_mask: bool. AND in `causal_mask(T, S)`.
+        sliding_window: int or None. AND in `sliding_window_mask(T, S, w)`.
 
     Returns:
-        Boolean tensor broadcastable to `(B, T, S)`, or None if no mask.
+        Boolean rank-4 tensor broadcastable to `(B, H, T, S)`, or None if no
+        mask.
+
+    Example:
+    >>> import numpy as np
+    >>> mask = merge_attention_mask(3, 3, attention_mask=np.ones((3, 3)),
+    ...                             use_causal_mask=True)
+    >>> tuple(mask.shape)
+    (1, 1, 3, 3)
     """
     merged = None
 
@@ -90,11 +127,13 @@ def merge_attention_mask(
         merged = mask if merged is None else ops.logical_and(merged, mask)
 
     if query_mask is not None:
-        _and(ops.expand_dims(query_mask, -1))  # (B, T, 1)
+        _and(query_mask[:, None, :, None])  # (B, 1, T, 1)
     if key_padding_mask is not None:
-        _and(ops.expand_dims(key_padding_mask, -2))  # (B, 1, S)
+        _and(key_padding_mask[:, None, None, :])  # (B, 1, 1, S)
     if attention_mask is not None:
-        _and(attention_mask)  # (B, T, S)
+        _and(expand_to_scores_rank(attention_mask, 2, 1))  # (B|1, H|1, T, S)
     if use_causal_mask:
-        _and(causal_mask(query_length, key_length))  # (1, T, S)
+        _and(causal_mask(query_length, key_length)[:, None])  # (1, 1, T, S)
+    if sliding_window is not None:
+        _and(sliding_window_mask(query_length, key_length, sliding_window)[:, None])
     return merged

@@ -3,32 +3,32 @@
 import keras
 from keras import ops
 
-from zoo.layers import masks as mask_utils
-
-
-def _check_positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        expected = "a positive int or None" if allow_none else "a positive int"
-        raise ValueError(f"{name}: expected {expected}. Received: {name}={value!r}")
-
-
-def _shape_str(shape):
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+from zoo.layers import attention_checks as checks
+from zoo.layers import attention_layout as layout
+from zoo.layers.attention_checks import check_positive_int as _check_positive_int
+from zoo.layers.attention_projections import EinsumProjections
+from zoo.layers.masks import combine_key_masks
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class ProjectedAttention(keras.layers.Layer):
+class ProjectedAttention(EinsumProjections, keras.layers.Layer):
     """Base of the zoo's attention layers: per-head Q/K/V projections and W^(o).
 
     Holds the projections of sheet B2: for each head h, `Q_h = X W_h^(q)`,
     `K_h = X W_h^(k)`, `V_h = X W_h^(v)`, then `O = Concat[H_1..H_H] W^(o)`.
-    The kernels are stored per head, `(d, H, d_h)`, in the same order and
-    shapes as `keras.layers.MultiHeadAttention`, so
-    `layer.set_weights(keras_mha.get_weights())` copies a Keras layer over.
-    For self-attention (`value is query`, `key` absent or the same tensor)
-    the three input projections run as one fused matrix product.
+    They are `keras.layers.EinsumDense` sublayers named, shaped and ordered
+    as in `keras.layers.MultiHeadAttention` (`query_dense`, `key_dense`,
+    `value_dense`, `output_dense`), so `layer.set_weights(keras_mha.get_weights())`
+    copies a Keras layer over, a weights file of one loads into the other,
+    and Keras' per-layer features work on each projection: LoRA
+    (`layer.query_dense.enable_lora(r)`), int8 quantization
+    (`model.quantize("int8")`), constraints, `keras.dtype_policies.DTypePolicyMap`.
+
+    While the projections are plain float layers their kernels are read
+    directly: self-attention (`value is query`, `key` absent or the same
+    tensor) then projects Q, K and V with one fused matrix product. A
+    quantized projection, or one with an activity regularizer, is called as
+    a layer instead (the explicit path); both give the same numbers.
 
     Subclasses implement `_attend(q, k, v, ...)`, which maps projected heads
     `(B, T, H, d_qk)`, `(B, S, H, d_qk)`, `(B, S, H, d_v)` to `(B, T, H, d_v)`.
@@ -42,16 +42,43 @@ class ProjectedAttention(keras.layers.Layer):
             Defaults to `0.0`.
         use_bias: bool. Whether the projections have biases. Defaults to
             `True`.
-        output_shape: int. Last dimension of the output. Defaults to the
-            query's last dimension.
-        kernel_initializer: initializer for the kernels. Defaults to
-            `"glorot_uniform"`.
+        output_shape: int or tuple of ints. Trailing output dimensions,
+            replacing the query's last one. Defaults to the query's last
+            dimension.
+        kernel_initializer: initializer for the kernels (a fresh copy per
+            projection). Defaults to `"glorot_uniform"`.
         bias_initializer: initializer for the biases. Defaults to `"zeros"`.
         kernel_regularizer: optional regularizer for the kernels.
         bias_regularizer: optional regularizer for the biases.
+        activity_regularizer: optional regularizer of each projection's
+            output (as in Keras' layer).
+        kernel_constraint: optional constraint on the kernels.
+        bias_constraint: optional constraint on the biases.
         seed: int. Seed of the dropout. Defaults to `None`.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Returns:
+        Called as `layer(query, value, key=None, ...)`: the attention output
+        `(B, T, *output_shape)`, and the scores with
+        `return_attention_scores=True` (see the subclasses).
+
+    Example:
+    >>> from zoo.layers import MultiHeadAttention
+    >>> layer = MultiHeadAttention(num_heads=2, key_dim=4, use_gate=True, name="mha")
+    >>> layer.build((1, 5, 8), (1, 5, 8))
+    >>> for weight in layer.weights[::2]:
+    ...     print(weight.path, tuple(weight.shape))
+    mha/query/kernel (8, 2, 4)
+    mha/key/kernel (8, 2, 4)
+    mha/gate/kernel (8, 2, 4)
+    mha/value/kernel (8, 2, 4)
+    mha/attention_output/kernel (2, 4, 8)
     """
+
+    # Subclasses that attend over inputs of rank > 3 set these.
+    _accepts_attention_axes = False
+    attention_axes = None
+    use_gate = False
 
     def __init__(
         self,
@@ -65,36 +92,80 @@ class ProjectedAttention(keras.layers.Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         _check_positive_int("num_heads", num_heads)
         _check_positive_int("key_dim", key_dim, allow_none=True)
         _check_positive_int("value_dim", value_dim, allow_none=True)
-        _check_positive_int("output_shape", output_shape, allow_none=True)
-        if not 0.0 <= float(dropout) < 1.0:
+        output_shape = checks.normalize_output_shape(output_shape)
+        try:
+            rate_ok = not isinstance(dropout, bool) and 0.0 <= float(dropout) < 1.0
+        except (TypeError, ValueError):
+            rate_ok = False
+        if not rate_ok:
             raise ValueError(
-                f"dropout: expected a rate in [0, 1). Received: dropout={dropout!r}"
+                "Invalid value for argument `dropout`: expected a rate in "
+                f"[0, 1). Received: dropout={dropout!r}"
             )
+        super().__init__(**kwargs)
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = value_dim
         self.dropout = float(dropout)
         self.use_bias = use_bias
-        # `output_shape` is a read-only property of keras.layers.Layer.
-        self._output_dim = output_shape
+        self._output_shape = output_shape
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        # Applied to the projections, not to this layer's output (Keras' rule).
+        self.projection_activity_regularizer = keras.regularizers.get(
+            activity_regularizer
+        )
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
         self.seed = seed
         self.supports_masking = True
         self.dropout_layer = keras.layers.Dropout(
             self.dropout, seed=seed, dtype=self.dtype_policy
         )
+        self._gate_dense = None
+        self._layout = None
 
-    # -- sizes ---------------------------------------------------------------
+    # -- the projections, as Keras names them --------------------------------
+
+    @property
+    def query_dense(self):
+        return self._query_dense
+
+    @property
+    def key_dense(self):
+        return self._key_dense
+
+    @property
+    def value_dense(self):
+        return self._value_dense
+
+    @property
+    def output_dense(self):
+        return self._output_dense
+
+    # The effective kernels and biases (LoRA included), under the names the
+    # layer had before its projections became sublayers.
+    query_kernel = property(lambda self: self._query_dense.kernel)
+    query_bias = property(lambda self: self._query_dense.bias)
+    key_kernel = property(lambda self: self._key_dense.kernel)
+    key_bias = property(lambda self: self._key_dense.bias)
+    value_kernel = property(lambda self: self._value_dense.kernel)
+    value_bias = property(lambda self: self._value_dense.bias)
+    output_kernel = property(lambda self: self._output_dense.kernel)
+    output_bias = property(lambda self: self._output_dense.bias)
+
+    # -- sizes and shapes ----------------------------------------------------
 
     def _head_sizes(self, query_dim):
         """Returns (d_qk, d_v): per-head sizes of the Q/K and V projections."""
@@ -114,152 +185,53 @@ class ProjectedAttention(keras.layers.Layer):
         """Size of each query/key head fed to the score function."""
         return key_dim
 
+    def _check_rank3(self, name, shape):
+        checks.check_rank3(name, shape)
+
+    def _check_shapes(self, query_shape, value_shape, key_shape):
+        axes = self.attention_axes if self._accepts_attention_axes else False
+        checks.check_shapes(query_shape, value_shape, key_shape, axes)
+
     # -- build ---------------------------------------------------------------
 
-    def _check_rank3(self, name, shape):
-        if shape is None:
-            return
-        if len(shape) != 3:
-            raise ValueError(
-                f"{name}: expected a rank-3 tensor (batch, length, features). "
-                f"Received: {name}.shape={_shape_str(shape)}"
-            )
-        if shape[-1] is None:
-            raise ValueError(
-                f"{name}: the last (feature) dimension must be known. "
-                f"Received: {name}.shape={_shape_str(shape)}"
-            )
-
     def build(self, query_shape, value_shape, key_shape=None):
-        self._check_rank3("query", query_shape)
-        self._check_rank3("value", value_shape)
-        self._check_rank3("key", key_shape)
-        key_shape = value_shape if key_shape is None else key_shape
-        query_dim, key_in_dim, value_in_dim = (
-            query_shape[-1],
-            key_shape[-1],
-            value_shape[-1],
-        )
-        key_dim, value_dim = self._head_sizes(query_dim)
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        self._check_shapes(query_shape, value_shape, key_shape)
+        rank = len(query_shape)
+        if rank > 3:
+            axes = layout.resolve_attention_axes(self.attention_axes, rank)
+            self._layout = layout.AttentionLayout(rank, axes)
+        key_dim, value_dim = self._head_sizes(query_shape[-1])
         qk_dim = self._qk_dim(key_dim)
         self._key_dim_resolved = key_dim
         self._qk_dim_resolved = qk_dim
         self._value_dim_resolved = value_dim
-        out_dim = self._output_dim or query_dim
+        self._output_dims = self._output_shape or (query_shape[-1],)
         heads = self.num_heads
-
-        def kernel(name, shape):
-            return self.add_weight(
-                name=name,
-                shape=shape,
-                initializer=self.kernel_initializer,
-                regularizer=self.kernel_regularizer,
+        # Keras' order (query, key, gate, value, output): get_weights() lines up.
+        self._query_dense = self._projection("query", query_shape, 1, (heads, qk_dim))
+        self._key_dense = self._projection("key", key_shape, 1, (heads, qk_dim))
+        if self.use_gate:
+            self._gate_dense = self._projection(
+                "gate", query_shape, 1, (heads, value_dim), activation="sigmoid"
             )
-
-        def bias(name, shape):
-            if not self.use_bias:
-                return None
-            return self.add_weight(
-                name=name,
-                shape=shape,
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-            )
-
-        # Same order as keras.layers.MultiHeadAttention.weights.
-        self.query_kernel = kernel("query_kernel", (query_dim, heads, qk_dim))
-        self.query_bias = bias("query_bias", (heads, qk_dim))
-        self.key_kernel = kernel("key_kernel", (key_in_dim, heads, qk_dim))
-        self.key_bias = bias("key_bias", (heads, qk_dim))
-        self.value_kernel = kernel("value_kernel", (value_in_dim, heads, value_dim))
-        self.value_bias = bias("value_bias", (heads, value_dim))
-        self.output_kernel = kernel("output_kernel", (heads, value_dim, out_dim))
-        self.output_bias = bias("output_bias", (out_dim,))
+        self._value_dense = self._projection(
+            "value", value_shape, 1, (heads, value_dim)
+        )
+        self._output_dense = self._projection(
+            "attention_output",
+            (*query_shape[:-1], heads, value_dim),
+            2,
+            self._output_dims,
+        )
         self._build_attention(qk_dim, value_dim)
         self.built = True
 
     def _build_attention(self, qk_dim, value_dim):
         """Hook for subclasses that own sublayers (feature maps...)."""
 
-    # -- projections ---------------------------------------------------------
-
-    def _flat(self, kernel, bias):
-        # Explicit casts: `LinearAttention.step` runs outside Keras' autocast.
-        dtype = self.compute_dtype
-        k = ops.cast(ops.reshape(kernel, (ops.shape(kernel)[0], -1)), dtype)
-        b = None if bias is None else ops.cast(ops.reshape(bias, (-1,)), dtype)
-        return k, b  # (d, H * d_h), (H * d_h,)
-
-    def _project(self, query, value, key):
-        """Returns q (B,T,H,d_qk), k (B,S,H,d_qk), v (B,S,H,d_v)."""
-        heads = self.num_heads
-        qk_dim, value_dim = self._qk_dim_resolved, self._value_dim_resolved
-        qw, qb = self._flat(self.query_kernel, self.query_bias)
-        kw, kb = self._flat(self.key_kernel, self.key_bias)
-        vw, vb = self._flat(self.value_kernel, self.value_bias)
-        batch = ops.shape(query)[0]
-        if value is query and (key is None or key is query):
-            # Self-attention: one (d, 2*H*d_qk + H*d_v) product instead of 3.
-            fused = ops.matmul(query, ops.concatenate([qw, kw, vw], axis=1))
-            if self.use_bias:
-                fused = fused + ops.concatenate([qb, kb, vb], axis=0)
-            q, k, v = ops.split(fused, [heads * qk_dim, 2 * heads * qk_dim], axis=-1)
-        else:
-            key = value if key is None else key
-            q, k, v = ops.matmul(query, qw), ops.matmul(key, kw), ops.matmul(value, vw)
-            if self.use_bias:
-                q, k, v = q + qb, k + kb, v + vb
-        q = ops.reshape(q, (batch, -1, heads, qk_dim))
-        k = ops.reshape(k, (batch, -1, heads, qk_dim))
-        v = ops.reshape(v, (batch, -1, heads, value_dim))
-        return q, k, v
-
-    def _project_step(self, query, state, value, key, state_name):
-        """Shared start of `step`: build, validate, cast and project new tokens.
-
-        Returns:
-            q (B,T,H,d_qk), k (B,T,H,d_qk), v (B,T,H,d_v) of the new tokens.
-        """
-        value = query if value is None else value
-        if not self.built:
-            self.build(query.shape, value.shape, None if key is None else key.shape)
-        self._check_rank3("query", query.shape)
-        if len(state) != 2:
-            raise ValueError(
-                f"state: expected the pair {state_name} from get_initial_state. "
-                f"Received {len(state)} items"
-            )
-        query = ops.cast(query, self.compute_dtype)
-        value = query if value is query else ops.cast(value, self.compute_dtype)
-        if key is not None:
-            key = ops.cast(key, self.compute_dtype)
-        return self._project(query, value, key)
-
-    def _output(self, heads_out):
-        """(B, T, H, d_v) -> (B, T, d_out) through W^(o)."""
-        batch = ops.shape(heads_out)[0]
-        w = ops.reshape(self.output_kernel, (-1, ops.shape(self.output_kernel)[-1]))
-        w = ops.cast(w, self.compute_dtype)
-        out = ops.matmul(ops.reshape(heads_out, (batch, -1, ops.shape(w)[0])), w)
-        if self.use_bias:
-            out = out + ops.cast(self.output_bias, self.compute_dtype)
-        return out
-
     # -- call ----------------------------------------------------------------
-
-    def _check_mask(self, name, mask, expected):
-        if mask is None:
-            return
-        shape = tuple(mask.shape)
-        ok = len(shape) == len(expected) and all(
-            e is None or s is None or s == e
-            for s, e in zip(shape, expected, strict=True)
-        )
-        if not ok:
-            raise ValueError(
-                f"{name}: expected shape {_shape_str(expected)}. "
-                f"Received: {name}.shape={_shape_str(shape)}"
-            )
 
     def call(
         self,
@@ -270,35 +242,36 @@ class ProjectedAttention(keras.layers.Layer):
         value_mask=None,
         key_mask=None,
         attention_mask=None,
-        use_causal_mask=False,
         return_attention_scores=False,
         training=None,
+        use_causal_mask=False,
     ):
         key_input = value if key is None else key
-        batch, q_len, k_len = query.shape[0], query.shape[1], key_input.shape[1]
-        for name, other in (("value", value), ("key", key_input)):
-            if None not in (batch, other.shape[0]) and other.shape[0] != batch:
-                # Attending across batch items would mix different examples.
-                raise ValueError(
-                    f"{name}: the batch size must equal the query's. Received: "
-                    f"query.shape={_shape_str(query.shape)}, "
-                    f"{name}.shape={_shape_str(other.shape)}"
+        self._check_shapes(query.shape, value.shape, key_input.shape)
+        checks.check_mask("query_mask", query_mask, query.shape[:-1])
+        checks.check_mask("value_mask", value_mask, key_input.shape[:-1])
+        checks.check_mask("key_mask", key_mask, key_input.shape[:-1])
+        checks.check_attention_mask(
+            attention_mask,
+            query.shape,
+            key_input.shape,
+            self.num_heads,
+            self.attention_axes,
+        )
+        key_padding_mask = combine_key_masks(value_mask, key_mask)
+        q, k, v, gate = self._project(query, value, key)
+        grid = self._layout
+        if grid is not None:  # rank > 3: fold the free axes into the batch
+            query_shape, key_shape = ops.shape(query), ops.shape(key_input)
+            q, k, v = grid.to_heads(q), grid.to_heads(k), grid.to_heads(v)
+            if query_mask is not None:
+                query_mask = grid.flatten_mask(query_mask)
+            if key_padding_mask is not None:
+                key_padding_mask = grid.flatten_mask(key_padding_mask)
+            if attention_mask is not None:
+                attention_mask = grid.flatten_attention_mask(
+                    attention_mask, query_shape, key_shape
                 )
-        if key_input.shape[1] != value.shape[1] and None not in (
-            key_input.shape[1],
-            value.shape[1],
-        ):
-            raise ValueError(
-                "key: key and value must have the same length. Received: "
-                f"key.shape={_shape_str(key_input.shape)}, "
-                f"value.shape={_shape_str(value.shape)}"
-            )
-        self._check_mask("query_mask", query_mask, (batch, q_len))
-        self._check_mask("value_mask", value_mask, (batch, k_len))
-        self._check_mask("key_mask", key_mask, (batch, k_len))
-        self._check_mask("attention_mask", attention_mask, (batch, q_len, k_len))
-        key_padding_mask = mask_utils.combine_key_masks(value_mask, key_mask)
-        q, k, v = self._project(query, value, key)
         heads_out, scores = self._attend(
             q,
             k,
@@ -310,7 +283,11 @@ class ProjectedAttention(keras.layers.Layer):
             return_attention_scores=return_attention_scores,
             training=training,
         )
-        output = self._output(heads_out)
+        if grid is not None:
+            heads_out = grid.from_heads(heads_out, query_shape)
+            if scores is not None:
+                scores = grid.unflatten_scores(scores, query_shape, key_shape)
+        output = self._output(heads_out, gate)
         if return_attention_scores:
             return output, scores
         return output
@@ -323,7 +300,10 @@ class ProjectedAttention(keras.layers.Layer):
         return mask
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
-        return (*query_shape[:-1], self._output_dim or query_shape[-1])
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        self._check_shapes(query_shape, value_shape, key_shape)
+        return (*query_shape[:-1], *(self._output_shape or (query_shape[-1],)))
 
     def compute_output_spec(
         self,
@@ -334,22 +314,26 @@ class ProjectedAttention(keras.layers.Layer):
         value_mask=None,
         key_mask=None,
         attention_mask=None,
-        use_causal_mask=False,
         return_attention_scores=False,
         training=None,
+        use_causal_mask=False,
     ):
-        out_dim = self._output_dim or query.shape[-1]
+        key_shape = None if key is None else key.shape
         output = keras.KerasTensor(
-            (*query.shape[:-1], out_dim), dtype=self.compute_dtype
+            self.compute_output_shape(query.shape, value.shape, key_shape),
+            dtype=self.compute_dtype,
         )
         if return_attention_scores:
-            key_len = (value if key is None else key).shape[1]
-            scores = keras.KerasTensor(
-                (query.shape[0], self.num_heads, query.shape[1], key_len),
-                dtype=self.compute_dtype,
+            scores_shape = checks.scores_shape(
+                query.shape,
+                value.shape if key is None else key.shape,
+                self.num_heads,
+                self.attention_axes,
             )
-            return output, scores
+            return output, keras.KerasTensor(scores_shape, dtype=self.compute_dtype)
         return output
+
+    # -- saving --------------------------------------------------------------
 
     def get_config(self):
         config = super().get_config()
@@ -360,7 +344,7 @@ class ProjectedAttention(keras.layers.Layer):
                 "value_dim": self.value_dim,
                 "dropout": self.dropout,
                 "use_bias": self.use_bias,
-                "output_shape": self._output_dim,
+                "output_shape": self._output_shape,
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),
@@ -369,6 +353,13 @@ class ProjectedAttention(keras.layers.Layer):
                     self.kernel_regularizer
                 ),
                 "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": keras.regularizers.serialize(
+                    self.projection_activity_regularizer
+                ),
+                "kernel_constraint": keras.constraints.serialize(
+                    self.kernel_constraint
+                ),
+                "bias_constraint": keras.constraints.serialize(self.bias_constraint),
                 "seed": self.seed,
             }
         )
