@@ -26,9 +26,7 @@ class Seq2SeqGenerator:
     def __init__(self, model, jit_compile=True):
         self.model = model
         self.jit_compile = jit_compile
-        self._compiled_step = None
-        self._compiled_encode = None
-        self._compiled_model = None
+        self._programs = {}  # name -> compiled function, built on first use
 
     def _compiles(self):
         """Whether steps may run as one compiled program: JAX or TensorFlow."""
@@ -58,6 +56,14 @@ class Seq2SeqGenerator:
         jitted = jax.jit(pure)
         return lambda *args: jitted([variable.value for variable in variables], *args)
 
+    def _run(self, name, function, *args):
+        """`function(*args)`, compiled once under `name` where the backend compiles."""
+        if not self._compiles():
+            return function(*args)
+        if name not in self._programs:
+            self._programs[name] = self._compile(function)
+        return self._programs[name](*args)
+
     def encode(self, sources):
         """Encoder pass over `(B, S)` int ids; returns the memory (a dict).
 
@@ -65,11 +71,7 @@ class Seq2SeqGenerator:
         an eager recurrent encoder traces and compiles its scan at every
         call).
         """
-        if not self._compiles():
-            return self._encode(sources)
-        if self._compiled_encode is None:
-            self._compiled_encode = self._compile(self._encode)
-        return self._compiled_encode(sources)
+        return self._run("encode", self._encode, sources)
 
     def _encode(self, sources):
         """The encoder pass itself, run eagerly or traced by `encode`."""
@@ -90,13 +92,11 @@ class Seq2SeqGenerator:
         prefix shape), so that cached and recomputed decoding are compared
         like for like.
         """
-        if not self._compiles():
-            return self.model([sources, prefix], training=False)[:, position]
-        if self._compiled_model is None:
-            self._compiled_model = self._compile(
-                lambda sources, prefix: self.model([sources, prefix], training=False)
-            )
-        return self._compiled_model(sources, prefix)[:, position]
+        logits = self._run("model", self._full_model, sources, prefix)
+        return logits[:, position]
+
+    def _full_model(self, sources, prefix):
+        return self.model([sources, prefix], training=False)
 
     def attention_weights(self, sources, decoder_inputs):
         """`(B, T, S)` attention of each reply token over the input, or None."""

@@ -102,11 +102,7 @@ class LSTMGenerator(Seq2SeqGenerator):
         The state (h, c) keeps its shapes: on JAX and TensorFlow the step
         is one compiled program.
         """
-        if not self._compiles():
-            return self._step_eager(tokens, state, memory)
-        if self._compiled_step is None:
-            self._compiled_step = self._compile(self._step_eager)
-        return self._compiled_step(tokens, tuple(state), memory)
+        return self._run("step", self._step_eager, tokens, tuple(state), memory)
 
     def _step_eager(self, tokens, state, memory):
         x = self.embedding(tokens)[:, 0]

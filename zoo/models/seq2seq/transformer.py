@@ -183,22 +183,23 @@ class TransformerGenerator(Seq2SeqGenerator):
                     f"filled; {tokens.shape[1]} new token(s) do not fit. Pass a "
                     "larger max_length."
                 )
-        if self._compiled_step is None:
-
-            def caches_step(tokens, caches, position, memory):
-                logits, new_state = self._step_eager(
-                    tokens, {"caches": caches, "position": position}, memory
-                )
-                return logits, new_state["caches"]
-
-            self._compiled_step = self._compile(caches_step)
-        logits, caches = self._compiled_step(
+        # `_fixed_shapes` said this backend compiles: `_run` compiles.
+        logits, caches = self._run(
+            "step",
+            self._caches_step,
             tokens,
             state["caches"],
             np.asarray(position, "int32"),  # a traced value, not a constant
             memory,
         )
         return logits, {"caches": caches, "position": position + 1}
+
+    def _caches_step(self, tokens, caches, position, memory):
+        """`_step_eager` on arrays only (the position a traced int32)."""
+        logits, state = self._step_eager(
+            tokens, {"caches": caches, "position": position}, memory
+        )
+        return logits, state["caches"]
 
     @staticmethod
     def reorder(structure, indices):
