@@ -62,6 +62,37 @@ def remove_leftovers(path):
     return removed
 
 
+def shadow_directory(path, resume):
+    """A private folder where a process other than 0 writes its copy of a run.
+
+    Processes of a data-parallel run compute the same history, checkpoints
+    and model; process 0 writes them to `path`, every other one to its
+    shadow, removed when the run ends (`remove_shadow`). A resumed
+    process starts from a copy of the run in `path`.
+
+    Args:
+        path: str. The run directory that process 0 writes.
+        resume: bool. Copy the run in `path` into the shadow.
+
+    Returns:
+        str: the shadow folder (temporary).
+    """
+    import shutil
+    import tempfile
+
+    shadow = tempfile.mkdtemp(prefix="zoo-shadow-run-")
+    if resume:
+        shutil.copytree(path, shadow, dirs_exist_ok=True)
+    return shadow
+
+
+def remove_shadow(shadow):
+    """Deletes a folder made by `shadow_directory`."""
+    import shutil
+
+    shutil.rmtree(shadow, ignore_errors=True)
+
+
 def check_out_dir(path, resume):
     """Raises ZooError unless `path` can take a new run (or continue one).
 

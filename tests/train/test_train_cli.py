@@ -247,12 +247,19 @@ def test_data_parallel_batch_larger_than_the_data_writes_nothing(tmp_path):
     assert not run.exists()
 
 
-@pytest.mark.skipif(BACKEND == "jax", reason="data-parallel is supported on jax")
-def test_data_parallel_elsewhere_is_a_clear_error(tmp_path, capsys):
+@pytest.mark.skipif(BACKEND == "jax", reason="tested over 2 devices above")
+def test_data_parallel_in_one_process_trains_and_writes_the_run(tmp_path, capsys):
+    # TensorFlow: MirroredStrategy; torch: DistributedDataParallel in a
+    # group of one (two processes: tests/train/test_scale_out.py).
     run = tmp_path / "run"
-    assert main(["traffic", "--distribute", "data-parallel", "--out", str(run)]) == 2
-    assert "JAX backend only" in capsys.readouterr().err
-    assert not run.exists()
+    argv = ["traffic", "--epochs", "2", *FAST, "--distribute", "data-parallel"]
+    assert main([*argv, "--out", str(run)]) == 0
+    assert [int(r["epoch"]) for r in read_history(run)] == [0, 1]
+    assert all(np.isfinite(float(r["loss"])) for r in read_history(run))
+    config = json.loads((run / "config.json").read_text())
+    assert config["distribute"] == "data-parallel"
+    assert config["environment"]["processes"] == 1
+    assert (run / "metrics.json").is_file() and (run / "model.keras").is_file()
 
 
 @pytest.mark.parametrize(

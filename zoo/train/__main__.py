@@ -25,7 +25,7 @@ def build_parser():
         OneLineParser.
     """
     from zoo.runtime import BACKENDS
-    from zoo.train.config import PRESETS, TrainConfig
+    from zoo.train.config import DISTRIBUTE, PRESETS, TrainConfig
     from zoo.train.help_text import DefaultsFormatter, preset_default, preset_help
     from zoo.train.names import (
         ATTENTION_SCORES,
@@ -207,8 +207,11 @@ def build_parser():
     )
     parser.add_argument(
         "--distribute",
-        choices=["data-parallel"],
-        help="data-parallel over all local devices (JAX; default: one device)",
+        choices=[name for name in DISTRIBUTE if name],
+        help="data-parallel: split every batch over the devices, and over the "
+        "processes a launcher started (torchrun, TF_CONFIG, KERAS_DISTRIBUTION_*); "
+        "model-parallel: shard attention heads and LSTM gates over the local "
+        "devices (JAX); see the README, Scaling out (default: one device)",
     )
     parser.add_argument(
         "--backend",
@@ -416,8 +419,23 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from zoo.runtime import describe
+    from zoo.train import supervisor
+    from zoo.train.cluster import join as join_cluster
+    from zoo.train.cluster import launched_processes
 
-    print(f"zoo.train: {describe()}", flush=True)
+    try:
+        launched = launched_processes()
+    except USER_ERRORS as error:
+        return print_error("zoo.train", error)
+    if launched and not supervisor.is_child():
+        _, processes, rank = launched
+        return supervisor.supervise(argv, "zoo.train", f"process {rank} of {processes}")
+    try:
+        # Before the backend runs anything (JAX and TensorFlow require it).
+        cluster = join_cluster()
+    except USER_ERRORS as error:
+        return print_error("zoo.train", error)
+    print(f"zoo.train: {describe()}{cluster.describe()}", flush=True)
     one_line_warnings("zoo.train")
     try:
         _check_settings(args, parser)
@@ -432,17 +450,23 @@ def main(argv=None):
             return run_comparison(args, models, seeds)
         out, result = run_one(args, parser)
     except USER_ERRORS as error:
-        return print_error("zoo.train", error)
+        code = print_error("zoo.train", error)
+        if cluster.processes > 1:
+            # Not through JAX's exit hooks: they wait for the lost process.
+            sys.stderr.flush()
+            os._exit(code)
+        return code
     except KeyboardInterrupt:
         print(
             "zoo.train: interrupted; continue with --resume --out RUN_DIR",
             file=sys.stderr,
         )
         return 130
-    from zoo.train.summary import print_run
+    if cluster.writes:  # the others' copies of the run are gone
+        from zoo.train.summary import print_run
 
-    print_run(args.task, result)
-    print(f"wrote {out}")
+        print_run(args.task, result)
+        print(f"wrote {out}")
     return 0
 
 

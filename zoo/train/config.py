@@ -43,7 +43,7 @@ TASK_PRESETS = {
 AT_LEAST_ONE = ("lookback", "horizon", "epochs", "units", "patience", "batch_size",
                 "max_tokens", "min_count", "num_heads", "num_layers",
                 "max_train_pairs")  # fmt: skip
-DISTRIBUTE = (None, "data-parallel")
+DISTRIBUTE = (None, "data-parallel", "model-parallel")
 # Per-model overrides of a task's preset: a transformer epoch costs about
 # twice an LSTM epoch here, and its validation loss falls about twice as fast.
 MODEL_PRESETS = {
@@ -87,7 +87,8 @@ class TrainConfig:
     # early stopping (preset): always a validation column, never test.
     monitor: str | None = None
     seed: int = 0  # weights, shuffling and splits are all derived from it
-    distribute: str | None = None  # "data-parallel": all local devices (JAX)
+    # data-parallel | model-parallel (zoo.train.cluster); None: one device
+    distribute: str | None = None
     # -- chatbot task ----------------------------------------------------------
     # chitchat (embedded, default) | chatterbot (embedded) | cornell | convokit | tsv
     corpus: str = "chitchat"
@@ -173,7 +174,7 @@ class TrainConfig:
         if self.distribute not in DISTRIBUTE:
             raise ZooError(
                 f"{flag('distribute')}: unknown strategy {self.distribute!r}; "
-                "use data-parallel"
+                "use data-parallel or model-parallel"
             )
         shares = self.split
         if len(shares) != 3 or not all(

@@ -31,13 +31,20 @@ import numpy as np
 
 from zoo.errors import TrainingDiverged, ZooError
 from zoo.io import atomic_path, finite_or_none, write_json
-from zoo.run_dir import check_out_dir, remove_leftovers
+from zoo.run_dir import (
+    check_out_dir,
+    remove_leftovers,
+    remove_shadow,
+    shadow_directory,
+)
 from zoo.runtime import library_versions, list_devices
-from zoo.train import figures
+from zoo.train import cluster as cluster_module
+from zoo.train import ddp, figures
 from zoo.train.callbacks import HistoryTracker, SetEpoch
 from zoo.train.chatbot_task import ChatbotTask
 from zoo.train.checkpoints import CrashSafeBackup
 from zoo.train.epoch_seeded_shuffle import EpochSeededShuffle
+from zoo.train.layouts import check_divisible, model_parallel
 from zoo.train.memory import check_fits
 from zoo.train.summary import run_directory_sentence
 from zoo.train.traffic_task import TrafficTask
@@ -51,34 +58,56 @@ def get_task(name):
     return TASKS[name]
 
 
-def _distribute(config):
-    """Sets up data-parallel training; returns the device count (0: none)."""
+def _distribute(run):
+    """Sets up `--distribute` on the joined cluster; the replicas.
+
+    Replicas: the devices each global batch is split over (0: no split).
+    """
+    config, cluster = run.config, run.cluster
+    backend = keras.backend.backend()
     if config.distribute is None:
+        if cluster.processes > 1:
+            raise ZooError(
+                f"this process is one of {cluster.processes} the launcher "
+                "started: pass --distribute data-parallel"
+            )
         return 0
-    if config.distribute != "data-parallel":
-        raise ZooError(
-            f"--distribute: unknown strategy {config.distribute!r}; use data-parallel"
+    if config.distribute == "model-parallel":
+        if backend != "jax" or cluster.processes > 1:
+            raise ZooError(
+                "--distribute model-parallel runs on the JAX backend in one "
+                "process (KERAS_BACKEND=jax, no launcher); use data-parallel "
+                "elsewhere"
+            )
+        devices = keras.distribution.list_devices()
+        check_divisible(run.task.build_model(config, run.data), len(devices))
+        keras.distribution.set_distribution(model_parallel(devices))
+        return 0
+    if backend == "jax":
+        distribution = keras.distribution.DataParallel(
+            devices=keras.distribution.list_devices()
         )
-    if keras.backend.backend() != "jax":
-        raise ZooError(
-            "--distribute data-parallel runs on the JAX backend only "
-            "(KERAS_BACKEND=jax); on torch or tensorflow leave it out"
-        )
-    devices = keras.distribution.list_devices()
-    if config.batch_size % len(devices):
+        # Each process reads its own rows of every batch (Cluster.shard).
+        distribution.auto_shard_dataset = False
+        keras.distribution.set_distribution(distribution)
+    elif backend == "tensorflow" and cluster.tf_strategy is None:
+        import tensorflow as tf
+
+        cluster.tf_strategy = tf.distribute.MirroredStrategy()
+    elif backend == "torch":
+        ddp.start_group(cluster)
+    replicas = cluster.replicas()
+    if config.batch_size % replicas:
         raise ZooError(
             f"--batch-size {config.batch_size} does not split evenly over "
-            f"{len(devices)} devices; pass a multiple of {len(devices)}"
+            f"{replicas} devices; pass a multiple of {replicas}"
         )
-    keras.distribution.set_distribution(
-        keras.distribution.DataParallel(devices=devices)
-    )
-    return len(devices)
+    return replicas
 
 
-def _predict(model, inputs, batch_size, device_count):
-    """model.predict; with sharding, padded to full batches and trimmed."""
-    if not device_count:
+def _predict(model, inputs, batch_size, replicas):
+    """model.predict; over JAX devices, padded to full batches and trimmed."""
+    if not replicas or keras.backend.backend() != "jax":
         return model.predict(inputs, batch_size=batch_size, verbose=0)
     padded = -len(inputs) % batch_size
     filler = np.repeat(inputs[-1:], padded, axis=0)
@@ -121,9 +150,12 @@ class _Run:
 
     config: object  # TrainConfig, resolved
     task: object  # zoo.train.task.Task
-    workdir: str
+    workdir: str  # where this process writes (process 0: `out`; others: a shadow)
+    resume: bool = False
+    cluster: object = None  # zoo.train.cluster.Cluster
+    out: str = ""  # the run directory (--out)
     # Devices each batch is split over (data-parallel); 0: one device, no split.
-    device_count: int = 0
+    replicas: int = 0
     data: object = None  # what task.prepare returned
     model: object = None  # compiled keras.Model
     train: object = None  # EpochSeededShuffle of the training split
@@ -150,11 +182,15 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
             checkpoint).
     """
     run = _check(config.resolved(), workdir, resume)
-    _prepare(run)
-    # Every check on the input is done: only now does the run directory exist.
-    _start_run_directory(run, resume)
-    tracker, backup, seconds = _fit(run, verbose)
-    return _finish(run, tracker, backup, seconds)
+    try:
+        _prepare(run)
+        # Every check on the input is done: only now does the run directory exist.
+        _start_run_directory(run, resume)
+        tracker, backup, seconds = _fit(run, verbose)
+        return _finish(run, tracker, backup, seconds)
+    finally:
+        if run.workdir != workdir:
+            remove_shadow(run.workdir)
 
 
 def _check(config, workdir, resume):
@@ -165,34 +201,39 @@ def _check(config, workdir, resume):
             f"--model: unknown {config.task} model {config.model!r}; "
             f"choose from {list(task.models)}"
         )
-    check_out_dir(workdir, resume)
-    if resume:
-        remove_leftovers(workdir)
-    return _Run(config, task, workdir)
+    cluster = cluster_module.join()
+    # Process 0 alone decides on the run directory and writes it; the others
+    # follow it (if it refuses, they end when their wait for it times out).
+    if cluster.writes:
+        check_out_dir(workdir, resume)
+        if resume:
+            remove_leftovers(workdir)
+    return _Run(config, task, workdir, resume, cluster, out=workdir)
 
 
 def _prepare(run):
     """Seeds, devices, data, the compiled model and the batches; writes nothing."""
     config, task = run.config, run.task
     keras.utils.set_random_seed(config.seed)
-    run.device_count = _distribute(config)
     run.data = task.prepare(config)
+    run.replicas = _distribute(run)
     check_fits(task, config, run.data)
-    run.model = task.build_model(config, run.data)
-    run.model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate), loss=task.loss
-    )
+    with run.cluster.scope():
+        run.model = _compiled_model(run)
+    if run.replicas and keras.backend.backend() == "torch":
+        ddp.synchronize_gradients(run.model)
     config.environment = {
         "backend": keras.backend.backend(),
         "devices": list_devices(),
+        "processes": run.cluster.processes,
         "versions": library_versions(),
         "data_summary": task.summary(run.data),
     }
     train_x, train_y = task.arrays(run.data, "train")
     val_x, val_y = task.arrays(run.data, "val")
     val_batch = config.batch_size
-    if run.device_count:
-        # Sharded batches must all be full: the last, smaller one is left out,
+    if run.replicas:
+        # Split batches must all be full: the last, smaller one is left out,
         # and a small validation split gets batches it can fill.
         if len(train_y) < config.batch_size:
             raise ZooError(
@@ -200,16 +241,22 @@ def _prepare(run):
                 "training windows; pass a smaller one"
             )
         val_batch = max(
-            run.device_count,
-            min(val_batch, len(val_y) // run.device_count * run.device_count),
+            run.replicas, min(val_batch, len(val_y) // run.replicas * run.replicas)
         )
-    sharded = bool(run.device_count)
+    split = bool(run.replicas)
+    train_rows, val_rows = (
+        run.cluster.shard(b) for b in (config.batch_size, val_batch)
+    )
     run.train = EpochSeededShuffle(
-        train_x, train_y, config.batch_size, config.seed, drop_remainder=sharded
-    )
+        train_x, train_y, config.batch_size, config.seed, drop_remainder=split,
+        rows=train_rows,
+    )  # fmt: skip
     run.val = EpochSeededShuffle(
-        val_x, val_y, val_batch, config.seed, shuffle=False, drop_remainder=sharded
-    )
+        val_x, val_y, val_batch, config.seed, shuffle=False, drop_remainder=split,
+        rows=val_rows,
+    )  # fmt: skip
+    if not run.cluster.writes:
+        run.workdir = shadow_directory(run.workdir, run.resume)
 
 
 def _start_run_directory(run, resume):
@@ -230,8 +277,9 @@ def _start_run_directory(run, resume):
         )
     # Known at preparation: a diverged or interrupted run stays usable.
     run.task.write_artifacts(run.data, workdir)
-    summary = run.config.environment["data_summary"]
-    print(run_directory_sentence(workdir, summary), flush=True)
+    if run.cluster.writes:
+        summary = run.config.environment["data_summary"]
+        print(run_directory_sentence(workdir, summary), flush=True)
 
 
 def _fit(run, verbose):
@@ -243,6 +291,22 @@ def _fit(run, verbose):
         snapshots=[tracker.path, tracker.best_path],
     )
     started = time.perf_counter()
+    try:
+        _fit_with_callbacks(run, tracker, backup, verbose)
+    except Exception as error:
+        if run.cluster.processes == 1 or not cluster_module.lost_peer(error):
+            raise
+        raise ZooError(
+            f"process {run.cluster.rank} of {run.cluster.processes} lost another "
+            f"process during training ({cluster_module.first_line(error)}); "
+            f"start them all again with --resume --out {run.out}"
+        ) from None
+    return tracker, backup, time.perf_counter() - started
+
+
+def _fit_with_callbacks(run, tracker, backup, verbose):
+    """`model.fit` with the run's data and callbacks."""
+    config, task = run.config, run.task
     # The tracker writes the epoch's row before the backup is taken: if the
     # process dies in between, the resumed run redoes that epoch and its row
     # (the checkpoint puts back history.csv and best.weights.h5 as they were).
@@ -257,6 +321,7 @@ def _fit(run, verbose):
         # Task callbacks add their metrics to the logs before the tracker
         # writes the epoch's row.
         callbacks=[
+            *([ddp.AverageLogs()] if run.cluster.backend == "torch" else []),
             SetEpoch(run.train),
             *task.callbacks(config, run.data),
             tracker,
@@ -264,7 +329,6 @@ def _fit(run, verbose):
         ],
         verbose=verbose,
     )
-    return tracker, backup, time.perf_counter() - started
 
 
 def _keep_best_weights(model, tracker):
@@ -283,6 +347,31 @@ def _keep_best_weights(model, tracker):
                 stacklevel=4,
             )
     return best
+
+
+def _compiled_model(run):
+    """The task's model for `run.config`, compiled with Adam and the task's loss."""
+    model = run.task.build_model(run.config, run.data)
+    model.compile(
+        optimizer=keras.optimizers.Adam(run.config.learning_rate), loss=run.task.loss
+    )
+    return model
+
+
+def _evaluation_model(run):
+    """The trained model, as a copy on this process's devices if it spans several.
+
+    A JAX or TensorFlow model trained by several processes computes only
+    with all of them; each evaluates its own copy instead.
+    """
+    if run.cluster.processes == 1 or run.cluster.backend == "torch":
+        return run.model
+    weights = run.model.get_weights()
+    if run.cluster.backend == "jax":
+        keras.distribution.set_distribution(None)
+    local = _compiled_model(run)  # outside any strategy
+    local.set_weights(weights)
+    return local
 
 
 def _finish(run, tracker, backup, seconds):
@@ -305,9 +394,10 @@ def _finish(run, tracker, backup, seconds):
             f"{config.task} / {config.model}",
             task.loss_label,
         )
+    model = _evaluation_model(run)
     result = task.evaluate(
         model,
-        lambda x: _predict(model, x, config.batch_size, run.device_count),
+        lambda x: _predict(model, x, config.batch_size, run.replicas),
         run.data,
         config,
         workdir,

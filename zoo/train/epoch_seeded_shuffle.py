@@ -8,6 +8,10 @@ Example:
 >>> one, two = (EpochSeededShuffle(np.arange(5), np.arange(5), 2, 7) for _ in "ab")
 >>> bool((one[0][0] == two[0][0]).all())  # the same (seed, epoch), the same order
 True
+>>> rows = slice(2, 4)
+>>> second_half = EpochSeededShuffle(np.arange(8), np.arange(8), 4, 0, False, rows=rows)
+>>> second_half[1][0]  # process 1 of 2 reads rows 2:4 of every batch of 4
+array([6, 7])
 """
 
 import math
@@ -29,13 +33,19 @@ class EpochSeededShuffle(keras.utils.PyDataset):
         shuffle: bool. False keeps the order (validation).
         drop_remainder: bool. Leave out the last, smaller batch (data-parallel
             training shards every batch evenly over the devices).
+        rows: slice. The rows of each batch this process reads (one process
+            of several reads its share of every global batch). Defaults to
+            all of them.
     """
 
-    def __init__(self, x, y, batch_size, seed, shuffle=True, drop_remainder=False):
+    def __init__(
+        self, x, y, batch_size, seed, shuffle=True, drop_remainder=False, rows=None
+    ):
         super().__init__()
         self.x, self.y = x, y
         self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
         self.drop_remainder = drop_remainder
+        self.rows = slice(None) if rows is None else rows
         self.epoch = 0
 
     def __len__(self):
@@ -53,6 +63,7 @@ class EpochSeededShuffle(keras.utils.PyDataset):
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
         rows = order[index * self.batch_size : (index + 1) * self.batch_size]
+        rows = rows[self.rows]
         if isinstance(self.x, tuple):
             return tuple(x[rows] for x in self.x), self.y[rows]
         return self.x[rows], self.y[rows]
