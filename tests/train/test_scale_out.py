@@ -192,12 +192,16 @@ def test_several_tensorflow_processes_are_refused_in_one_line(tmp_path):
 
 
 def test_a_launched_process_without_distribute_is_refused(tmp_path, monkeypatch):
+    # In-process: the CLI itself would end a process of several with
+    # os._exit (JAX's exit hooks wait for lost processes).
     monkeypatch.setattr(cluster_module, "_JOINED", Cluster(BACKEND, processes=2))
-    from zoo.train.__main__ import main
+    from zoo.train.config import TrainConfig
+    from zoo.train.engine import train_and_evaluate
 
     run = tmp_path / "run"
-    argv = [a for a in TWO_EPOCHS if a not in ("--distribute", "data-parallel")]
-    assert main([*argv, "--out", str(run)]) == 2
+    config = TrainConfig(series="448838574", units=4, epochs=1)
+    with pytest.raises(ZooError, match="one of 2 .* pass --distribute data-parallel"):
+        train_and_evaluate(config, str(run))
     assert not run.exists()
 
 
@@ -246,6 +250,29 @@ def test_each_process_reads_its_rows_of_every_global_batch():
         np.testing.assert_array_equal(joined, whole[index][0])
     with pytest.raises(ZooError, match="does not split evenly over 3 processes"):
         Cluster(processes=3).shard(8)
+
+
+def test_model_parallel_names_what_does_not_split():
+    from zoo.models.forecasting import build_forecaster
+    from zoo.train.layouts import check_divisible
+
+    model = build_forecaster("lstm-attention", 6, 3, 2, units=16)
+    check_divisible(model, 4)  # 4 heads, 64 gate columns
+    with pytest.raises(ZooError, match="lstm_cell/kernel has 64 gate columns"):
+        check_divisible(model, 3)
+    with pytest.raises(ZooError, match="attention/query/kernel has 4 heads"):
+        check_divisible(model, 8)
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="model-parallel runs on JAX")
+def test_model_parallel_elsewhere_is_one_line(tmp_path, capsys):
+    from zoo.train.__main__ import main
+
+    run = tmp_path / "run"
+    argv = [a for a in TWO_EPOCHS if a != "data-parallel"] + ["model-parallel"]
+    assert main([*argv, "--out", str(run)]) == 2
+    assert "runs on the JAX backend in one process" in capsys.readouterr().err
+    assert not run.exists()
 
 
 @pytest.mark.jax_only

@@ -74,10 +74,11 @@ def check_divisible(model, devices):
         for pattern, axes in MODEL_PARALLEL_RULES:
             if re.fullmatch(pattern, variable.path):
                 size = variable.shape[axes.index("model")]
+                what = "gate columns" if "_cell/" in variable.path else "heads"
                 if size % devices:
                     raise ZooError(
                         f"--distribute model-parallel: {variable.path} has "
-                        f"{size} heads or gate columns, which do not split over "
-                        f"{devices} devices; pass --units or --num-heads that do"
+                        f"{size} {what}, which do not split over {devices} "
+                        "devices; pass --units or --num-heads that do"
                     )
                 break
