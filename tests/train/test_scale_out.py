@@ -152,6 +152,18 @@ def test_two_processes_train_as_one_on_the_same_global_batches(tmp_path):
     for row_one, row_two in zip(history_one, history_two, strict=True):
         for column in row_one:
             np.testing.assert_allclose(row_two[column], row_one[column], rtol=1e-4)
+    if BACKEND == "jax":  # and one process on one device: the same again
+        single_device = tmp_path / "single-device"
+        [(code, _, err)] = launch(
+            [*TWO_EPOCHS, "--out", str(single_device)], [base_env()]
+        )
+        assert code == 0, err
+        history, _, config = read_run(single_device)
+        assert len(config["environment"]["devices"]) == 1
+        assert len(config_one["environment"]["devices"]) == 2
+        for row, row_one in zip(history, history_one, strict=True):
+            for column in row_one:
+                np.testing.assert_allclose(row[column], row_one[column], rtol=1e-4)
     for metrics in (metrics_one, metrics_two):
         metrics.pop("train_seconds_this_process")
     assert json.dumps(metrics_one["results"]) != "{}"
@@ -173,7 +185,7 @@ def test_two_processes_train_as_one_on_the_same_global_batches(tmp_path):
 )
 def test_a_process_whose_peers_never_come_ends_with_one_line(tmp_path):
     run = tmp_path / "run"
-    env = rank_envs(2, ZOO_CLUSTER_TIMEOUT="5")[1]  # process 1 alone
+    env = rank_envs(2, ZOO_CLUSTER_TIMEOUT="2")[1]  # process 1 alone
     [(code, out, err)] = launch([*TWO_EPOCHS, "--out", str(run)], [env], timeout=120)
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith("zoo.train: error:"), err

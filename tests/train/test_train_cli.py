@@ -181,41 +181,8 @@ def test_a_run_loads_and_predicts_the_same_under_another_backend(tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "other.npy"), expected, atol=1e-4)
 
 
-@pytest.mark.jax_only
-def test_data_parallel_on_two_cpu_devices_matches_one_device(tmp_path):
-    losses = {}
-    # Both runs shard (over 2 devices, and over a 1-device mesh) so that both
-    # leave out the same last partial batch.
-    for devices in (2, 1):
-        extra = ["--distribute", "data-parallel"]
-        run = tmp_path / f"devices{devices}"
-        env = subprocess_env(
-            "jax", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}"
-        )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "zoo.train",
-                "traffic",
-                "--epochs",
-                "2",
-                *FAST,
-                *extra,
-                "--out",
-                str(run),
-            ],
-            env=env,
-            check=True,
-            timeout=300,
-            capture_output=True,
-        )
-        config = json.loads((run / "config.json").read_text())
-        assert len(config["environment"]["devices"]) == devices
-        # Training batches are identical on both meshes (validation batches
-        # are rounded to the device count, so they are not compared).
-        losses[devices] = [float(r["loss"]) for r in read_history(run)]
-    np.testing.assert_allclose(losses[2], losses[1], rtol=1e-3)
+# Data parallelism over two JAX devices against one, and two processes
+# against one: tests/train/test_scale_out.py.
 
 
 @pytest.mark.jax_only
@@ -247,7 +214,7 @@ def test_data_parallel_batch_larger_than_the_data_writes_nothing(tmp_path):
     assert not run.exists()
 
 
-@pytest.mark.skipif(BACKEND == "jax", reason="tested over 2 devices above")
+@pytest.mark.skipif(BACKEND == "jax", reason="test_scale_out.py: over 2 devices")
 def test_data_parallel_in_one_process_trains_and_writes_the_run(tmp_path, capsys):
     # TensorFlow: MirroredStrategy; torch: DistributedDataParallel in a
     # group of one (two processes: tests/train/test_scale_out.py).
