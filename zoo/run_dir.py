@@ -82,12 +82,28 @@ def shadow_directory(path, resume):
 
     shadow = tempfile.mkdtemp(prefix="zoo-shadow-run-")
     if resume:
-        shutil.copytree(path, shadow, dirs_exist_ok=True)
+        try:  # process 0 may be writing: its temporary files are left out
+            shutil.copytree(
+                path,
+                shadow,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns(".tmp-*"),
+            )
+        except (OSError, shutil.Error) as error:
+            remove_shadow(shadow)
+            raise ZooError(
+                f"--resume: cannot copy the run in {path!r} for this process "
+                f"({error}); start every process again"
+            ) from None
     return shadow
 
 
 def remove_shadow(shadow):
-    """Deletes a folder made by `shadow_directory`."""
+    """Deletes a folder made by `shadow_directory`.
+
+    Args:
+        shadow: str.
+    """
     import shutil
 
     shutil.rmtree(shadow, ignore_errors=True)

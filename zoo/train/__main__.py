@@ -431,14 +431,36 @@ def main(argv=None):
         _, processes, rank = launched
         return supervisor.supervise(argv, "zoo.train", f"process {rank} of {processes}")
     try:
-        # Before the backend runs anything (JAX and TensorFlow require it).
+        # Before the backend runs anything (JAX requires it).
         cluster = join_cluster()
     except USER_ERRORS as error:
         return print_error("zoo.train", error)
     print(f"zoo.train: {describe()}{cluster.describe()}", flush=True)
     one_line_warnings("zoo.train")
+    if cluster.processes == 1:
+        return _run(args, parser, cluster)
+    try:
+        code = _run(args, parser, cluster)
+    except BaseException:  # a bug: its traceback, then the same quick exit
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    # Not through JAX's exit hooks: after a lost process they wait for it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run(args, parser, cluster):
+    """The work of `main` once the process group is joined; the exit code."""
     try:
         _check_settings(args, parser)
+        if cluster.processes > 1 and (args.task is None or args.out is None):
+            raise ZooError(
+                "several processes train one run: pass its TASK, one --model "
+                "and --out RUN_DIR (the same on every process)"
+            )
         if args.task is None:
             if args.resume:
                 raise ZooError(
@@ -447,15 +469,15 @@ def main(argv=None):
             return run_suite(args)
         models, seeds = _models_and_seeds(args)
         if len(models) > 1 or seeds is not None:
+            if cluster.processes > 1:
+                raise ZooError(
+                    "several processes train one run: pass one --model and no "
+                    "--seeds (compare runs one after the other)"
+                )
             return run_comparison(args, models, seeds)
         out, result = run_one(args, parser)
     except USER_ERRORS as error:
-        code = print_error("zoo.train", error)
-        if cluster.processes > 1:
-            # Not through JAX's exit hooks: they wait for the lost process.
-            sys.stderr.flush()
-            os._exit(code)
-        return code
+        return print_error("zoo.train", error)
     except KeyboardInterrupt:
         print(
             "zoo.train: interrupted; continue with --resume --out RUN_DIR",

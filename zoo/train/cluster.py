@@ -54,6 +54,9 @@ def launched_processes():
     Returns:
         None when no launcher variable is set; else a tuple naming the
         engine whose variables were found.
+
+    Raises:
+        ZooError: a variable that is not an integer, or a bad TF_CONFIG.
     """
     env = os.environ
     if "KERAS_DISTRIBUTION_NUM_PROCESSES" in env:
@@ -91,7 +94,14 @@ def _integer(name):
 
 
 def timeout_seconds():
-    """Seconds to wait for other processes (`ZOO_CLUSTER_TIMEOUT`, default 300)."""
+    """Seconds to wait for other processes (`ZOO_CLUSTER_TIMEOUT`, default 300).
+
+    Returns:
+        int.
+
+    Raises:
+        ZooError: the variable is not a whole number >= 1.
+    """
     value = os.environ.get(TIMEOUT_VARIABLE, str(DEFAULT_TIMEOUT))
     try:
         seconds = int(value)
@@ -133,7 +143,17 @@ class Cluster:
         return self.rank == 0
 
     def shard(self, batch_size):
-        """This process's rows of a global batch of `batch_size` (a slice)."""
+        """This process's rows of a global batch.
+
+        Args:
+            batch_size: int, the global batch.
+
+        Returns:
+            slice.
+
+        Raises:
+            ZooError: the batch does not split evenly over the processes.
+        """
         if batch_size % self.processes:
             raise ZooError(
                 f"--batch-size {batch_size} does not split evenly over "
@@ -149,7 +169,11 @@ class Cluster:
         return contextlib.nullcontext()
 
     def replicas(self):
-        """Devices each global batch is split over."""
+        """Devices each global batch is split over.
+
+        Returns:
+            int.
+        """
         if self.tf_strategy is not None:
             return self.tf_strategy.num_replicas_in_sync
         if self.backend == "jax":
@@ -168,6 +192,9 @@ def join():
     Call before the backend runs anything. Without launcher variables this
     is a cluster of one process (and joins nothing). Joining twice returns
     the first cluster.
+
+    Returns:
+        Cluster.
 
     Raises:
         ZooError: bad launcher variables, another backend's launcher, or
@@ -244,6 +271,10 @@ def _join_torch(processes, rank, timeout):
     import torch.distributed as dist
 
     engine = "nccl" if _has_gpu() else "gloo"
+    if engine == "nccl":  # one GPU per process on each machine
+        import torch
+
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     try:
         dist.init_process_group(engine, timeout=datetime.timedelta(seconds=timeout))
     except (RuntimeError, ValueError) as error:
@@ -285,6 +316,13 @@ def _has_gpu():
 
 
 def first_line(error):
-    """The first line of an error's message (200 characters at most)."""
+    """The first line of an error's message.
+
+    Args:
+        error: an exception.
+
+    Returns:
+        str, 200 characters at most (the type's name if the message is empty).
+    """
     text = str(error).strip().splitlines()
     return text[0][:200] if text else type(error).__name__

@@ -12,7 +12,6 @@ averages the logged metrics over the processes, so every process's
 history holds the global loss and all decide early stopping alike.
 
 Example:
->>> import keras
 >>> AverageLogs().average({"loss": 2.0})  # one process: nothing to average
 {'loss': 2.0}
 """
@@ -82,7 +81,14 @@ class AverageLogs(keras.callbacks.Callback):
     """
 
     def average(self, logs):
-        """`logs` with every number averaged over the process group (in place)."""
+        """Averages every number of `logs` over the process group, in place.
+
+        Args:
+            logs: dict of name -> number, or None.
+
+        Returns:
+            the same dict.
+        """
         import torch.distributed as dist
 
         if not logs or not dist.is_initialized() or dist.get_world_size() == 1:

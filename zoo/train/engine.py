@@ -66,6 +66,7 @@ def _distribute(run):
     config, cluster = run.config, run.cluster
     backend = keras.backend.backend()
     if config.distribute is None:
+        cluster.tf_strategy = None  # an earlier run's, in this process
         if cluster.processes > 1:
             raise ZooError(
                 f"this process is one of {cluster.processes} the launcher "
@@ -153,7 +154,6 @@ class _Run:
     workdir: str  # where this process writes (process 0: `out`; others: a shadow)
     resume: bool = False
     cluster: object = None  # zoo.train.cluster.Cluster
-    out: str = ""  # the run directory (--out)
     # Devices each batch is split over (data-parallel); 0: one device, no split.
     replicas: int = 0
     data: object = None  # what task.prepare returned
@@ -188,6 +188,14 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
         _start_run_directory(run, resume)
         tracker, backup, seconds = _fit(run, verbose)
         return _finish(run, tracker, backup, seconds)
+    except Exception as error:
+        if run.cluster.processes == 1 or not cluster_module.lost_peer(error):
+            raise
+        raise ZooError(
+            f"process {run.cluster.rank} of {run.cluster.processes} lost another "
+            f"process ({cluster_module.first_line(error)}); start them all again "
+            f"(with --resume --out {workdir} if the run had begun)"
+        ) from None
     finally:
         if run.workdir != workdir:
             remove_shadow(run.workdir)
@@ -208,7 +216,7 @@ def _check(config, workdir, resume):
         check_out_dir(workdir, resume)
         if resume:
             remove_leftovers(workdir)
-    return _Run(config, task, workdir, resume, cluster, out=workdir)
+    return _Run(config, task, workdir, resume, cluster)
 
 
 def _prepare(run):
@@ -291,16 +299,7 @@ def _fit(run, verbose):
         snapshots=[tracker.path, tracker.best_path],
     )
     started = time.perf_counter()
-    try:
-        _fit_with_callbacks(run, tracker, backup, verbose)
-    except Exception as error:
-        if run.cluster.processes == 1 or not cluster_module.lost_peer(error):
-            raise
-        raise ZooError(
-            f"process {run.cluster.rank} of {run.cluster.processes} lost another "
-            f"process during training ({cluster_module.first_line(error)}); "
-            f"start them all again with --resume --out {run.out}"
-        ) from None
+    _fit_with_callbacks(run, tracker, backup, verbose)
     return tracker, backup, time.perf_counter() - started
 
 
@@ -361,8 +360,8 @@ def _compiled_model(run):
 def _evaluation_model(run):
     """The trained model, as a copy on this process's devices if it spans several.
 
-    A JAX or TensorFlow model trained by several processes computes only
-    with all of them; each evaluates its own copy instead.
+    A JAX model trained by several processes computes only with all of
+    them; each evaluates its own copy instead (torch models are local).
     """
     if run.cluster.processes == 1 or run.cluster.backend == "torch":
         return run.model

@@ -13,9 +13,10 @@ replicated:
 | `lstm_cell/bias` | (gates * units,) | by gate block |
 | `gru_cell/bias` | (2, gates * units) | by gate block |
 
-With two devices an LSTM's input and forget gates live on one device and
-its cell and output gates on the other; with four, one gate each. Heads
-(and gate blocks) must divide evenly over the devices.
+The gate columns are split in contiguous blocks: with two devices an
+LSTM's input and forget gates live on one device and its cell and output
+gates on the other; with four, one gate each (a GRU's three gates split by
+column). Heads, and gate columns, must divide evenly over the devices.
 
 Example:
 >>> [pattern for pattern, _ in MODEL_PARALLEL_RULES][:2]

@@ -19,6 +19,7 @@ True
 
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -28,7 +29,14 @@ FATAL = re.compile(r"^F\d{4} [\d:.]+\s+\d+ [^\]]+\] (.*)$")
 
 
 def fatal_reason(line):
-    """The reason of an absl fatal line, or None for any other line."""
+    """The reason of an absl fatal line.
+
+    Args:
+        line: str, a line the child wrote on stderr.
+
+    Returns:
+        str, or None for any other line.
+    """
     found = FATAL.match(line.strip())
     if not found:
         return None
@@ -38,7 +46,11 @@ def fatal_reason(line):
 
 
 def is_child():
-    """Whether this process runs under `supervise` already."""
+    """Whether this process runs under `supervise` already.
+
+    Returns:
+        bool.
+    """
     return os.environ.get(CHILD_VARIABLE) == "1"
 
 
@@ -64,30 +76,46 @@ def supervise(argv, prog, place):
         text=True,
         errors="replace",
     )
-    reason, said = None, False
+    # A scheduler's SIGTERM (or SIGHUP) to this process goes on to the child,
+    # which stops like an interrupted run and says so; Ctrl-C reaches the
+    # child from the terminal itself. We keep passing its output on and
+    # return its code.
+    previous = {
+        number: signal.signal(number, lambda n, _: child.send_signal(n))
+        for number in (signal.SIGTERM, signal.SIGHUP)
+    }
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reason, child_reported = None, False
     try:
         for line in child.stderr:
             if reason is None:
                 reason = fatal_reason(line)
             if reason is None:
-                said |= line.startswith(f"{prog}: error:")
+                child_reported |= line.startswith(f"{prog}: error:")
                 sys.stderr.write(line)
                 sys.stderr.flush()
             # else: the fatal line and its stack trace are left out
         code = child.wait()
-    except KeyboardInterrupt:
-        child.terminate()
-        child.wait()
-        return 130
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     if reason is None and code >= 0:
         return code
-    if said:  # the child's own line says why
+    if child_reported:  # the child's own line says why
         return 2
-    why = reason or f"it ended with signal {-code}"
+    if reason is None:
+        why = f"it ended with signal {signal.Signals(-code).name}"
+    else:
+        why = reason
+    lost = reason is None or any(
+        word in reason.lower()
+        for word in ("distributed", "coordinat", "heartbeat", "task died", "peer")
+    )
+    what = "lost the others" if lost else "ended"
     print(
-        f"{prog}: error: {place} lost the others ({why}); every process must "
-        "start and stay up: see the other processes' output, then start them "
-        "all again (with --resume --out RUN_DIR if the run had begun)",
+        f"{prog}: error: {place} {what} ({why}); every process must start and "
+        "stay up: see the other processes' output, then start them all again "
+        "(with --resume --out RUN_DIR if the run had begun)",
         file=sys.stderr,
     )
     return 2
