@@ -446,7 +446,11 @@ def main(argv=None):
 
         traceback.print_exc()
         code = 1
-    # Not through JAX's exit hooks: after a lost process they wait for it.
+    if code == 0:
+        # Through JAX's exit hooks: their shutdown barrier keeps process 0,
+        # which hosts the coordinator, until the others are done too.
+        return code
+    # Not through them after a failure: they would wait for a lost process.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
