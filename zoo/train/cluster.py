@@ -132,7 +132,11 @@ class Cluster:
     tf_strategy: object = None
 
     def describe(self):
-        """ " | process R of N" for a process of several, else ""."""
+        """The CLI's note on this process.
+
+        Returns:
+            str: " | process R of N" for a process of several, else "".
+        """
         if self.processes == 1:
             return ""
         return f" | process {self.rank} of {self.processes}"
@@ -268,12 +272,11 @@ def _join_jax(processes, rank, timeout):
 def _join_torch(processes, rank, timeout):
     import datetime
 
+    import torch
     import torch.distributed as dist
 
-    engine = "nccl" if _has_gpu() else "gloo"
+    engine = "nccl" if torch.cuda.is_available() else "gloo"
     if engine == "nccl":  # one GPU per process on each machine
-        import torch
-
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     try:
         dist.init_process_group(engine, timeout=datetime.timedelta(seconds=timeout))
@@ -306,6 +309,7 @@ def lost_peer(error):
 
 
 def _has_gpu():
+    """Whether nvidia-smi sees a GPU (JAX must know before it starts)."""
     import shutil
     import subprocess
 

@@ -19,15 +19,12 @@ Example:
 import keras
 
 
-def start_group(cluster):
+def start_group():
     """A process group of one for a torch run that no launcher started.
 
     `torchrun` starts the group of several processes (`zoo.train.cluster`);
     without it, `--distribute data-parallel` trains in a group of one, on
     the same code path.
-
-    Args:
-        cluster: zoo.train.cluster.Cluster.
     """
     import socket
 

@@ -64,7 +64,7 @@ def _distribute(run):
     Replicas: the devices each global batch is split over (0: no split).
     """
     config, cluster = run.config, run.cluster
-    backend = keras.backend.backend()
+    backend = cluster.backend
     if config.distribute is None:
         cluster.tf_strategy = None  # an earlier run's, in this process
         if cluster.processes > 1:
@@ -96,7 +96,7 @@ def _distribute(run):
 
         cluster.tf_strategy = tf.distribute.MirroredStrategy()
     elif backend == "torch":
-        ddp.start_group(cluster)
+        ddp.start_group()
     replicas = cluster.replicas()
     if config.batch_size % replicas:
         raise ZooError(
@@ -228,7 +228,7 @@ def _prepare(run):
     check_fits(task, config, run.data)
     with run.cluster.scope():
         run.model = _compiled_model(run)
-    if run.replicas and keras.backend.backend() == "torch":
+    if run.replicas and run.cluster.backend == "torch":
         ddp.synchronize_gradients(run.model)
     config.environment = {
         "backend": keras.backend.backend(),
@@ -363,12 +363,11 @@ def _evaluation_model(run):
     A JAX model trained by several processes computes only with all of
     them; each evaluates its own copy instead (torch models are local).
     """
-    if run.cluster.processes == 1 or run.cluster.backend == "torch":
+    if run.cluster.processes == 1 or run.cluster.backend != "jax":
         return run.model
     weights = run.model.get_weights()
-    if run.cluster.backend == "jax":
-        keras.distribution.set_distribution(None)
-    local = _compiled_model(run)  # outside any strategy
+    keras.distribution.set_distribution(None)
+    local = _compiled_model(run)
     local.set_weights(weights)
     return local
 
