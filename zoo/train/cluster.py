@@ -250,7 +250,8 @@ def _join_jax(processes, rank, timeout):
             "KERAS_DISTRIBUTION_JOB_ADDRESSES must name the coordinator "
             "(process 0), e.g. 127.0.0.1:12345"
         )
-    if jax.config.jax_platforms in (None, "", "cpu") and not _has_gpu():
+    platforms = jax.config.jax_platforms
+    if platforms == "cpu" or (platforms in (None, "") and not _has_gpu()):
         # CPU devices of several processes talk through gloo.
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
     try:
