@@ -68,9 +68,10 @@ def _bounded_tokens(text, level, max_tokens):
     is refused before the (slower) tokenizer runs: on chitchat, 8 of 10
     texts.
     """
-    if level == "word" and len(normalize(text).split()) > max_tokens:
+    text = normalize(text)
+    if level == "word" and len(text.split()) > max_tokens:
         return None
-    tokens = tokenize(text, level)
+    tokens = tokenize(text, level, normalized=True)
     return None if len(tokens) > max_tokens else tokens
 
 

@@ -47,24 +47,31 @@ def normalize(text):
         str.
     """
     text = unicodedata.normalize("NFKC", str(text)).casefold()
-    # Control and format characters (zero-width joiners, BOM...) go.
-    text = "".join(c for c in text if unicodedata.category(c)[0] != "C" or c in "\t\n")
+    # Control and format characters (zero-width joiners, BOM...) go. Every
+    # character of category C is unprintable, so a printable text (most of
+    # them) skips the per-character pass.
+    if not text.isprintable():
+        text = "".join(
+            c for c in text if unicodedata.category(c)[0] != "C" or c in "\t\n"
+        )
     return " ".join(text.split())
 
 
-def tokenize(text, level="word"):
+def tokenize(text, level="word", normalized=False):
     """Normalized tokens of `text`.
 
     Args:
         text: str.
         level: "word" (default) or "char".
+        normalized: bool, `text` is already `normalize(text)` (skips it).
 
     Returns:
         list of str.
     """
     if level not in LEVELS:
         raise ValueError(f"level: expected one of {LEVELS}, got {level!r}")
-    text = normalize(text)
+    if not normalized:
+        text = normalize(text)
     if level == "char":
         return [SPACE if c == " " else c for c in text]
     return _TOKENIZER.tokenize(text)
