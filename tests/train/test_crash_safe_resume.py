@@ -54,43 +54,16 @@ TOLERANCE = 1e-6
 # before model.keras is renamed into place (fit is over), after a rename of
 # history.csv. (An engine writing checkpoints in place gets it wrong.)
 RANDOM_SEED, RANDOM_KILLS = 11, 5
-JAX_CACHE = {
-    "jax_compilation_cache_dir": None,
-    "jax_persistent_cache_min_compile_time_secs": 0,
-    "jax_persistent_cache_min_entry_size_bytes": 0,
-}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def fast_runs(tmp_path_factory):
-    """No figures (not under test); on JAX, one compilation cache for all runs.
-
-    Each run builds a new model, and compiling its steps again is most of a
-    small JAX run's time; the cached executables are the same programs.
-
-    Yields:
-        str or None: the JAX cache folder (for subprocesses).
-    """
+def fast_runs():
+    """No figures (not under test); the runs share the session's JAX cache
+    (tests/conftest.py), subprocesses included."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(figures, "loss_curves", lambda *args, **kwargs: None)
         patch.setattr(figures, "forecast_vs_actual", lambda *args, **kwargs: None)
-        if BACKEND != "jax":
-            yield None
-            return
-        import jax
-        from jax.experimental.compilation_cache import compilation_cache
-
-        folder = str(tmp_path_factory.mktemp("jax-cache"))
-        saved = {name: getattr(jax.config, name) for name in JAX_CACHE}
-        for name, value in {**JAX_CACHE, "jax_compilation_cache_dir": folder}.items():
-            jax.config.update(name, value)
-        compilation_cache.reset_cache()
-        try:
-            yield folder
-        finally:
-            for name, value in saved.items():
-                jax.config.update(name, value)
-            compilation_cache.reset_cache()
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -430,15 +403,9 @@ PAUSE_IN_SECOND_EPOCH = textwrap.dedent(
 )
 
 
-def test_sigterm_stops_like_ctrl_c_and_resume_finishes(tmp_path, fast_runs, reference):
+def test_sigterm_stops_like_ctrl_c_and_resume_finishes(tmp_path, reference):
     run = tmp_path / "run"
     env = dict(os.environ, KERAS_BACKEND=BACKEND, TF_CPP_MIN_LOG_LEVEL="3")
-    if fast_runs:
-        env.update(
-            JAX_COMPILATION_CACHE_DIR=fast_runs,
-            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-            JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
-        )
     # `python -m zoo.train`, paused in epoch 2 so the signal's moment is known.
     process = subprocess.Popen(
         [
