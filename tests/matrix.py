@@ -1,10 +1,15 @@
 """The cross-backend test matrix: `make test` runs this.
 
-Lints the project with ruff, then runs the whole pytest suite once per Keras
-backend, each in its own process, and prints one summary line per backend.
-Exits non-zero if the lint or any backend fails.
+Lints the project with ruff, then runs the whole pytest suite under each
+Keras backend and prints one summary line per backend. Each backend's suite
+runs as three pytest processes (shards: the layers with the docstring
+examples, the training CLIs, the rest), two processes at a time, longest
+first: one process per backend left one core idle while the JAX lane
+finished alone. Exits non-zero if the lint or any shard fails.
 
-Usage: python tests/matrix.py [--backends jax,torch,tensorflow] [pytest args]
+Usage: python tests/matrix.py [--backends jax,torch,tensorflow]
+       [--whole] [pytest args]   (--whole: one process per backend, e.g.
+       with test paths of your own in the pytest args)
 """
 
 import argparse
@@ -15,7 +20,10 @@ import sys
 import tempfile
 import time
 
+from jax_cache import share_jax_compilations
+
 BACKENDS = ("jax", "torch", "tensorflow")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # pytest's last line, e.g. "88 passed, 2 skipped in 48.40s" (with -q: no "===").
 SUMMARY = re.compile(
     r"^=*\s*(\d+ (?:passed|failed|errors?|skipped|deselected)\b.*?) in [\d.]+s"
@@ -36,15 +44,59 @@ XLA_TEST_FLAGS = (
 )
 
 
-def start_pytest(backend, extra_args):
-    """Starts the suite for one backend; its output goes to a temporary file."""
+# The shards of one backend's suite; together they are pyproject's testpaths.
+LAYER_PATHS = ["tests/layers", "zoo", "solutions"]
+TRAIN_PATHS = ["tests/train"]
+# Seconds each shard took on this machine (2026-11-23), only to start the
+# longest first: a shard that waits for the last free slot then is short.
+WEIGHTS = {
+    ("jax", "layers"): 300,
+    ("tensorflow", "train"): 250,
+    ("jax", "train"): 200,
+    ("torch", "train"): 190,
+    ("jax", "rest"): 180,
+    ("tensorflow", "rest"): 140,
+    ("tensorflow", "layers"): 75,
+    ("torch", "rest"): 75,
+    ("torch", "layers"): 40,
+}
+
+
+def shards(whole):
+    """{name: pytest paths} of one backend's suite ([] for the testpaths).
+
+    Args:
+        whole: bool, one shard of the whole suite (or the user's paths).
+
+    Returns:
+        dict of str to list of str.
+    """
+    if whole:
+        return {"all": []}
+    rest = sorted(
+        f"tests/{name}"
+        for name in os.listdir(os.path.join(ROOT, "tests"))
+        if f"tests/{name}" not in LAYER_PATHS + TRAIN_PATHS
+        and (name.startswith("test_") and name.endswith(".py")
+             or os.path.isdir(os.path.join(ROOT, "tests", name))
+             and not name.startswith(("_", ".")))
+    )  # fmt: skip
+    return {"layers": LAYER_PATHS, "train": TRAIN_PATHS, "rest": rest}
+
+
+def start_pytest(backend, shard, paths, extra_args):
+    """Starts one shard of a backend's suite; its output goes to a temporary file."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     env.setdefault("XLA_FLAGS", XLA_TEST_FLAGS)  # a user's own flags win
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_args]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    cmd += [*extra_args, *paths]
     log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+    )
     return {
         "backend": backend,
+        "shard": shard,
         "process": process,
         "log": log,
         "cmd": " ".join(cmd[1:]),
@@ -77,8 +129,10 @@ def main():
         "--jobs",
         type=int,
         default=2,
-        help="backends run at once (JAX spends much of its time compiling on one "
-        "core, so two overlap well on a 2-core machine)",
+        help="pytest processes run at once (one a core on a 2-core machine)",
+    )
+    parser.add_argument(
+        "--whole", action="store_true", help="one pytest process per backend"
     )
     args, extra = parser.parse_known_args()
     backends = [b for b in args.backends.split(",") if b]
@@ -97,29 +151,38 @@ def main():
 
     rows, totals = [], {"passed": 0, "failed": 0, "skipped": 0}
     wall = time.monotonic()
-    running = [start_pytest(b, extra) for b in backends[: max(1, args.jobs)]]
-    queue = backends[len(running) :]
-    results = {}
-    while running:
+    share_jax_compilations()  # one cache for the three JAX shards
+    suite = shards(args.whole).items()
+    jobs = [(backend, name, paths) for backend in backends for name, paths in suite]
+    queue = sorted(jobs, key=lambda job: -WEIGHTS.get(job[:2], 0))
+    running, results = [], {}
+    while running or queue:
+        while queue and len(running) < max(1, args.jobs):
+            running.append(start_pytest(*queue.pop(0), extra))
         done = [r for r in running if r["process"].poll() is not None]
         if not done:
             time.sleep(0.5)
             continue
         running.remove(done[0])
-        results[done[0]["backend"]] = finish_pytest(done[0])
-        if queue:
-            running.append(start_pytest(queue.pop(0), extra))
+        results[done[0]["backend"], done[0]["shard"]] = finish_pytest(done[0])
     for backend in backends:
-        code, summary, seconds = results[backend]
+        parts = [v for k, v in results.items() if k[0] == backend]
         # pytest exit 5 = no tests collected: a matrix that ran nothing fails.
-        ok = code == 0
-        failed |= not ok
+        codes = [code for code, _, _ in parts if code != 0]
+        counts = {word: 0 for word in (*totals, "error")}
+        for _, summary, _ in parts:
+            for word in counts:
+                counts[word] += count(summary, word)
+        failed |= bool(codes)
         for word in totals:
-            totals[word] += count(summary, word)
-        totals["failed"] += count(summary, "error")
-        status = "ok" if ok else f"FAILED (exit {code})"
+            totals[word] += counts[word]
+        totals["failed"] += counts["error"]
+        seconds = sum(s for _, _, s in parts)
+        status = "ok" if not codes else f"FAILED (exit {codes[0]})"
+        summary = ", ".join(f"{n} {w}" for w, n in counts.items() if n)
         rows.append(
-            f"{backend:<11} {status:<16} {summary or 'no summary'} ({seconds:.0f}s)"
+            f"{backend:<11} {status:<16} {summary or 'no summary'} "
+            f"({seconds:.0f}s in {len(parts)} process{'es' * (len(parts) > 1)})"
         )
 
     print("\n===== test matrix")
