@@ -12,10 +12,10 @@ class Seq2SeqGenerator:
     shared, and the tests hold every subclass to it.
 
     On JAX and TensorFlow, the encoder pass and a step whose state keeps
-    its shapes run as one compiled program each (`_compile`: `jax.jit`,
-    `tf.function`): run op by op, a step dispatches dozens to hundreds of
-    small ops (on JAX each compiled the first time it meets a shape). On
-    torch they run eagerly.
+    its shapes run as one XLA-compiled program each (`_compile`: `jax.jit`,
+    `tf.function(jit_compile=True)`): run op by op, a step dispatches dozens
+    to hundreds of small ops (on JAX each compiled the first time it meets a
+    shape). On torch they run eagerly.
 
     Args:
         model: a model from `zoo.models.seq2seq.build_seq2seq`.
@@ -36,14 +36,17 @@ class Seq2SeqGenerator:
         """`function(*args)` as one program reading the model's current weights.
 
         JAX: `jax.jit`, the weights passed as arguments at every call (not
-        baked in as constants). TensorFlow: `tf.function`, which reads the
-        variables themselves. Either way training the model later is seen;
-        the program is traced once per shape of `args`.
+        baked in as constants). TensorFlow: `tf.function` compiled by XLA,
+        which reads the variables themselves (on CPU, XLA against a plain
+        graph: cached transformer decoding of 32 tokens 0.133 -> 0.080 s,
+        the LSTM's 0.110 -> 0.070 s, at about 1 s more compiling for the
+        first call). Either way training the model later is seen; the
+        program is traced once per shape of `args`.
         """
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            return tf.function(function)
+            return tf.function(function, jit_compile=True)
         import jax
 
         variables = self.model.variables
