@@ -4,7 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.bench.decode import _cache_growth, _preallocated_bytes, _timed_counting
+from zoo.bench.decode import (
+    _cache_growth,
+    _preallocated_bytes,
+    _timed_against_reference,
+)
 from zoo.models.seq2seq import build_seq2seq, generator_for
 
 
@@ -33,9 +37,26 @@ def test_the_decoders_cache_is_preallocated_for_every_step():
 
 
 def test_compilations_are_counted_on_jax_only():
-    seconds, result, counts = _timed_counting(lambda: 7, repeats=2)
-    assert result == 7 and seconds >= 0
+    row = _timed_against_reference(lambda: 7, lambda: 8, repeats=2)
+    assert row["result"] == 7 and row["reference_result"] == 8
+    assert row["seconds"] >= 0 and row["reference_seconds"] >= 0
     if keras.backend.backend() == "jax":
-        assert counts == {"first_run": 0, "timed_runs": 0}
+        assert row["compilations"] == {"first_run": 0, "timed_runs": 0}
     else:
-        assert counts is None
+        assert row["compilations"] is None
+
+
+def test_the_speedup_is_the_median_of_alternating_rounds(monkeypatch):
+    """Round by round: reference / decoder, in ABBA order."""
+    import time
+
+    ticks = iter([0, 1, 1, 4, 4, 12, 12, 14, 14, 18, 18, 22])
+    monkeypatch.setattr(time, "perf_counter", lambda: next(ticks))
+    calls = []
+    row = _timed_against_reference(
+        lambda: calls.append("a"), lambda: calls.append("b"), repeats=3
+    )
+    # Warm-up a b, then rounds a b | b a | a b: a took 1, 2, 4; b took 3, 8, 4.
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    assert (row["seconds"], row["reference_seconds"]) == (2, 4)
+    assert row["speedup"] == 3  # ratios 3, 4, 1 (the medians' ratio is 2)

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.bench.runners import result_header, state_bytes, timed_median
+from zoo.bench.runners import result_header, state_bytes, timed_rounds
 from zoo.data.text import SOS_ID
 from zoo.decoding import _initial_state, greedy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
@@ -35,7 +35,7 @@ class DecodeBenchConfig:
     steps: int = 32  # generated tokens
     vocab: int = 2000
     units: int = 128
-    repeats: int = 2
+    repeats: int = 3  # timed rounds, cached and recomputed alternating
 
 
 def _no_eos(model):
@@ -86,26 +86,55 @@ def _counting_compilations():
         jax.monitoring.unregister_event_duration_listener(listener)
 
 
-def _timed_counting(fn, repeats):
-    """`timed_median` of `fn`, plus JAX's compilations in its runs.
+def _timed_against_reference(fn, reference, repeats):
+    """Seconds of `fn` and of `reference`, timed in alternating rounds.
+
+    Both run once to warm up (compiling); then `repeats` rounds call both,
+    the order reversed every other round, so that the machine's drift in
+    speed hits both alike; the speed-up is the median of the rounds'
+    ratios. JAX's compilations are counted for `fn`.
+
+    Args:
+        fn: callable, the decoder under test.
+        reference: callable, the decoder it is compared with.
+        repeats: int >= 1, timed rounds.
 
     Returns:
-        (median seconds, the first run's result, None off JAX or
-        `{"first_run": n, "timed_runs": n}`).
+        dict: "seconds" and "reference_seconds" (medians), "speedup",
+        "result" and "reference_result" (the warm-up calls' results),
+        "compilations" (None off JAX, else `{"first_run": n, "timed_runs":
+        n}` for `fn`).
+
+    Example:
+    >>> row = _timed_against_reference(lambda: 1, lambda: 2, repeats=2)
+    >>> row["result"], row["reference_result"], row["speedup"] > 0
+    (1, 2, True)
     """
+    import statistics
+
     with _counting_compilations() as compiled:
-        if compiled is None:
-            return (*timed_median(fn, repeats), None)
         counts = []
 
         def counted():
-            before = len(compiled)
+            before = len(compiled) if compiled is not None else 0
             result = fn()
-            counts.append(len(compiled) - before)
+            counts.append(len(compiled) - before if compiled is not None else 0)
             return result
 
-        seconds, result = timed_median(counted, repeats)
-    return seconds, result, {"first_run": counts[0], "timed_runs": sum(counts[1:])}
+        result, reference_result = counted(), reference()
+        table = timed_rounds(
+            [counted, reference], repeats, alternate=True, warm_up=False
+        )
+    return {
+        "seconds": statistics.median(row[0] for row in table),
+        "reference_seconds": statistics.median(row[1] for row in table),
+        "speedup": statistics.median(row[1] / max(row[0], 1e-9) for row in table),
+        "result": result,
+        "reference_result": reference_result,
+        "compilations": None
+        if compiled is None
+        else {"first_run": counts[0], "timed_runs": sum(counts[1:])},
+    }
 
 
 def run(config):
@@ -120,18 +149,17 @@ def run(config):
         )
         _no_eos(model)
         generator = generator_for(model)
-        fast, cached, compilations = _timed_counting(
-            lambda g=generator: greedy(g, sources, config.steps), config.repeats
-        )
-        slow, recomputed = timed_median(
+        timed = _timed_against_reference(
+            lambda g=generator: greedy(g, sources, config.steps),
             lambda g=generator: greedy(g, sources, config.steps, cached=False),
             config.repeats,
         )
-        same = bool((cached == recomputed).all())
+        same = bool((timed["result"] == timed["reference_result"]).all())
+        compilations = timed["compilations"]
         models[name] = {
-            "cached_seconds": round(fast, 4),
-            "recomputed_seconds": round(slow, 4),
-            "speedup": round(slow / fast, 2),
+            "cached_seconds": round(timed["seconds"], 4),
+            "recomputed_seconds": round(timed["reference_seconds"], 4),
+            "speedup": round(timed["speedup"], 2),
             "same_tokens": same,
             "cache_bytes_after_steps": _cache_growth(generator, sources, config.steps),
             "preallocated_cache_bytes": _preallocated_bytes(
