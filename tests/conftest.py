@@ -1,12 +1,41 @@
 """Shared test set-up: exact float32 matmuls, seeds, backend markers, and
 one JAX compilation cache for the session."""
 
+import atexit
 import os
-
-from jax_cache import share_jax_compilations
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-share_jax_compilations()  # before Keras imports JAX
+
+
+def _share_jax_compilations():
+    """One private JAX compilation cache for this session and its subprocesses.
+
+    Most tests build a small model of a shape other tests also build (Keras
+    names restart with every `clear_session`), and on JAX compiling its
+    programs is most of a test's time. JAX's persistent cache hands the same
+    program back instead of compiling it again (the JAX lane of the matrix
+    went from 959 s to 710 s). Set through JAX's own environment variables,
+    before Keras imports JAX, so that `python -m zoo.*` subprocesses of the
+    tests share it. The folder is private (a compilation cache is trusted
+    code) and removed at exit; a JAX_COMPILATION_CACHE_DIR already set wins.
+    One per session, not one for the matrix: JAX writes entries without a
+    lock (its locking cache scans every entry at every write), and two
+    shards running at once could read each other's half-written files.
+    Other backends ignore it.
+    """
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    folder = tempfile.mkdtemp(prefix="zoo-tests-jax-cache-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    # Tests compile small programs in milliseconds: keep them all.
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+
+
+_share_jax_compilations()
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

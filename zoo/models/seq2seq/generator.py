@@ -46,7 +46,10 @@ class Seq2SeqGenerator:
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            return tf.function(function, jit_compile=True)
+            # Keras marks the layers XLA cannot compile (the cuDNN LSTM on
+            # a GPU): such a model keeps a plain graph.
+            xla = all(layer.supports_jit for layer in self.model._flatten_layers())
+            return tf.function(function, jit_compile=xla)
         import jax
 
         variables = self.model.variables
