@@ -6,6 +6,8 @@ import os
 import shutil
 import tempfile
 
+from zoo.runtime import keep_jax_compilations  # imports no backend
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -29,10 +31,7 @@ def _share_jax_compilations():
         return
     folder = tempfile.mkdtemp(prefix="zoo-tests-jax-cache-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
-    # Tests compile small programs in milliseconds: keep them all.
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+    keep_jax_compilations(folder)
 
 
 _share_jax_compilations()

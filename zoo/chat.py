@@ -318,6 +318,8 @@ def _keep_jax_compilations():
     """
     import os
 
+    from zoo.runtime import keep_jax_compilations
+
     if "JAX_COMPILATION_CACHE_DIR" in os.environ:
         return
     base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
@@ -328,10 +330,7 @@ def _keep_jax_compilations():
         return  # a read-only home: compile every time, as before
     if not os.access(folder, os.W_OK):
         return
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
-    # Eager operations compile in milliseconds: keep them all.
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    keep_jax_compilations(folder)
 
 
 if __name__ == "__main__":

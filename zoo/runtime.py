@@ -97,3 +97,32 @@ def apply_backend_flag(argv, prog="zoo"):
         )
         raise SystemExit(2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def keep_jax_compilations(folder, environ=None):
+    """Points JAX's persistent compilation cache at `folder`, keeping every program.
+
+    Set through JAX's own environment variables, so it must run before JAX
+    is imported, and subprocesses inherit it. Small programs (eager
+    operations, test models) compile in milliseconds, so none is too small
+    or too quick to keep. Minimums already set are left as they are. The
+    folder holds compiled code that JAX runs: it must be private.
+
+    Args:
+        folder: str, the cache folder.
+        environ: the environment to change (default `os.environ`).
+
+    Example:
+    >>> env = {}
+    >>> keep_jax_compilations("/tmp/cache", env)
+    >>> env["JAX_COMPILATION_CACHE_DIR"]
+    '/tmp/cache'
+    >>> env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]
+    '0'
+    """
+    import os
+
+    environ = os.environ if environ is None else environ
+    environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
