@@ -167,8 +167,16 @@ def greedy(
 
     Returns:
         int array `(B, max_length)`: ids, EOS then PAD after the end.
+
+    The cached search is the generator's `generate_greedy`: the whole loop,
+    options included, one compiled program on JAX and TensorFlow (the
+    options in float32 there, in float64 here: equal but for near-ties).
     """
     check_options(no_repeat_ngram, repetition_penalty)
+    if cached:
+        return generator.generate_greedy(
+            sources, max_length, no_repeat_ngram, repetition_penalty
+        )
     return _run(
         generator,
         sources,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from zoo.decoding import _filter_logits, beam_search, greedy, sample
+from zoo.decoding import _filter_logits, _run, beam_search, greedy, sample
 from zoo.layers import MultiHeadAttention, Seq2SeqAttention
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.saving import load_model
@@ -43,9 +43,11 @@ def test_cached_steps_equal_the_full_model_and_greedy_equals_recompute(model):
     for t in range(decoder_in.shape[1]):
         logits, state = generator.step(decoder_in[:, t : t + 1], state, memory)
         np.testing.assert_allclose(numpy_of(logits), full[:, t], atol=1e-4)
-    cached = greedy(generator, src, max_length=4)
+    cached = greedy(generator, src, max_length=4)  # the whole-loop program
     recomputed = greedy(generator, src, max_length=4, cached=False)
     np.testing.assert_array_equal(cached, recomputed)
+    step_by_step = _run(generator, src, 4, lambda logits: logits.argmax(-1))
+    np.testing.assert_array_equal(cached, step_by_step)
 
 
 # Beam search is model-agnostic but reorders each kind of cache: LSTM (h, c)

@@ -1,6 +1,9 @@
 """The interface between a trained seq2seq model and the decoders."""
 
+import functools
+
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -90,6 +93,58 @@ class Seq2SeqGenerator:
     def step(self, tokens, state, memory):
         """Next-token logits `(B, V)` for `(B, 1)` tokens; returns (logits, state)."""
         raise NotImplementedError
+
+    def vocabulary_size(self):
+        """V, the length of the logits `step` returns (the model's last axis)."""
+        return int(self.model.outputs[0].shape[-1])
+
+    def loop_state(self, memory, max_length):
+        """The cache for at most `max_length` steps, in arrays of fixed shapes.
+
+        What `generate_greedy`'s loop carries from step to step; defaults to
+        `initial_state(memory)` (a state whose shapes never change).
+        """
+        return self.initial_state(memory)
+
+    def loop_step(self, tokens, state, memory):
+        """`step` in traceable ops only, on a `loop_state` (the same shapes out)."""
+        raise NotImplementedError
+
+    def generate_greedy(
+        self, sources, max_length, no_repeat_ngram=0, repetition_penalty=1.0
+    ):
+        """Greedy decoding with the whole loop as one program where it compiles.
+
+        The encoder, every step and every choice run inside `ops.while_loop`
+        (`zoo.greedy_loop`): on JAX and TensorFlow one XLA program per
+        (batch, input length, `max_length`, options) that never returns to
+        Python between tokens; on torch the same loop runs eagerly.
+        `zoo.decoding.greedy` calls this for cached decoding.
+
+        Args:
+            sources: int array `(B, S)` of input ids (0 = padding).
+            max_length: int, tokens generated at most (EOS included).
+            no_repeat_ngram: int, n-gram blocking (0: off).
+            repetition_penalty: float >= 1 (1.0: off).
+
+        Returns:
+            int32 numpy array `(B, max_length)`: ids, EOS then PAD after
+            the end (the loop stops once every row has ended).
+
+        Example:
+        >>> from zoo.models.seq2seq import build_seq2seq, generator_for
+        >>> generator = generator_for(build_seq2seq("lstm", 20, 8))
+        >>> ids = generator.generate_greedy(np.array([[5, 6, 7]], "int32"), 4)
+        >>> ids.shape, ids.dtype.name
+        ((1, 4), 'int32')
+        """
+        from zoo.greedy_loop import greedy_loop
+
+        options = (max_length, no_repeat_ngram, float(repetition_penalty))
+        program = functools.partial(greedy_loop, self, *options)
+        sources = np.asarray(sources, dtype="int32")
+        ids = self._run(f"greedy/{options}", program, sources)
+        return np.asarray(ops.convert_to_numpy(ids), dtype="int32")
 
     def recompute(self, sources, prefix, position=-1):
         """Logits `(B, V)` at `position` of `prefix`: the full model, no cache.

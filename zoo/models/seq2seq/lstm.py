@@ -104,6 +104,10 @@ class LSTMGenerator(Seq2SeqGenerator):
         """
         return self._run("step", self._step_eager, tokens, tuple(state), memory)
 
+    def loop_step(self, tokens, state, memory):
+        """`step` in traceable ops (the state (h, c) has fixed shapes)."""
+        return self._step_eager(tokens, tuple(state), memory)
+
     def _step_eager(self, tokens, state, memory):
         x = self.embedding(tokens)[:, 0]
         h, (h, c) = self.cell(x, list(state))

@@ -142,6 +142,15 @@ class TransformerGenerator(Seq2SeqGenerator):
             "position": 0,
         }
 
+    def loop_state(self, memory, max_length):
+        """`initial_state` preallocated for `max_length`, its position a tensor."""
+        state = self.initial_state(memory, max_length)
+        return {**state, "position": ops.convert_to_tensor(0, "int32")}
+
+    def loop_step(self, tokens, state, memory):
+        """`step` in traceable ops on a `loop_state` (position a tensor)."""
+        return self._step_eager(tokens, state, memory)
+
     def step(self, tokens, state, memory):
         """Next-token logits `(B, V)` for `tokens` `(B, 1)`; returns (logits, state)."""
         if self._fixed_shapes(state):

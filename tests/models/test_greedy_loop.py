@@ -1,0 +1,133 @@
+"""`Seq2SeqGenerator.generate_greedy`: the whole greedy loop as one program.
+
+A scripted generator whose every choice is known in advance checks the
+loop itself (PAD and SOS never chosen, EOS then PAD, rows ending at
+different steps, rows that never end); `tests/models/test_seq2seq.py`
+holds the real models to the step-by-step loop and to recomputation.
+"""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from zoo.data.text import EOS_ID, PAD_ID, SOS_ID
+from zoo.decoding import _run
+from zoo.models.seq2seq import generator_for
+from zoo.models.seq2seq.generator import Seq2SeqGenerator
+from zoo.testing import decisive_seq2seq
+
+VOCAB = 12
+
+
+class ScriptedGenerator(Seq2SeqGenerator):
+    """Row b says 4, 5, 6, ... and EOS as its (n_b)th token, n_b = the number
+    of non-padding input ids; PAD and SOS always get the highest logit, so
+    a loop that fails to ban them chooses them."""
+
+    def __init__(self):
+        super().__init__(keras.Sequential([], name="scripted"))
+
+    def vocabulary_size(self):
+        return VOCAB
+
+    def _encode(self, sources):
+        return {"ends": ops.sum(ops.cast(ops.not_equal(sources, 0), "int32"), axis=1)}
+
+    def loop_state(self, memory, max_length):
+        return ops.zeros_like(memory["ends"])  # tokens said so far, per row
+
+    def loop_step(self, tokens, state, memory):
+        said = state + 1
+        token = ops.where(said >= memory["ends"], EOS_ID, 3 + said)
+        logits = 10.0 * ops.one_hot(token, VOCAB)
+        banned = ops.one_hot(PAD_ID, VOCAB) + ops.one_hot(SOS_ID, VOCAB)
+        return logits + 20.0 * banned[None], said
+
+
+def scripted_reply(length, max_length):
+    """Row of `ScriptedGenerator` for an input of `length` ids, by hand."""
+    reply = [4 + i for i in range(length - 1)] + [EOS_ID]
+    return (reply + [PAD_ID] * max_length)[:max_length]
+
+
+@pytest.mark.parametrize("max_length", [1, 3, 6])
+def test_the_loop_bans_pad_and_sos_and_pads_after_eos(max_length):
+    sources = np.array([[5, 0, 0, 0, 0], [5, 5, 5, 0, 0], [5, 5, 5, 5, 5]], "int32")
+    expected = [scripted_reply(n, max_length) for n in (1, 3, 5)]
+    ids = ScriptedGenerator().generate_greedy(sources, max_length)
+    assert ids.dtype == np.int32
+    np.testing.assert_array_equal(ids, expected)
+
+
+def test_the_loop_on_rows_that_never_end():
+    ids = ScriptedGenerator().generate_greedy(np.full((2, 9), 7, "int32"), 4)
+    np.testing.assert_array_equal(ids, [[4, 5, 6, 7]] * 2)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="counts JAX programs")
+def test_jax_compiles_the_loop_once_per_shape():
+    import jax
+
+    generator = generator_for(decisive_seq2seq("transformer", VOCAB))
+    sources = np.full((2, 5), 6, "int32")
+    generator.generate_greedy(sources, 5)
+    compiled = []
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiled.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        generator.generate_greedy(sources + 1, 5)
+        assert compiled == []
+        generator.generate_greedy(sources, 6)  # another max_length: a program
+        assert len(compiled) == 1
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+
+
+class BigramGenerator(ScriptedGenerator):
+    """Logits from the previous token alone (a fixed random table; the first
+    token follows the input's first id; EOS never wins): greedy search
+    loops within a few tokens, as small chatbots do."""
+
+    table = np.random.default_rng(3).normal(size=(VOCAB, VOCAB)).astype("float32")
+    table[:, EOS_ID] = -30.0
+
+    def _encode(self, sources):
+        return {"first": ops.convert_to_tensor(sources)[:, :1]}
+
+    def initial_state(self, memory):
+        return ops.zeros((), "int32")  # no state: the previous token is enough
+
+    def loop_state(self, memory, max_length):
+        return self.initial_state(memory)
+
+    def step(self, tokens, state, memory):
+        return self.loop_step(tokens, state, memory)
+
+    def loop_step(self, tokens, state, memory):
+        previous = ops.where(tokens == SOS_ID, memory["first"], tokens)
+        table = ops.convert_to_tensor(self.table)
+        return ops.take(table, previous[:, 0], axis=0), state
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"no_repeat_ngram": 1},
+        {"no_repeat_ngram": 2},
+        {"no_repeat_ngram": 3, "repetition_penalty": 1.5},
+        {"repetition_penalty": 1.5},
+    ],
+)
+def test_the_options_equal_the_step_by_step_loop(options):
+    generator = BigramGenerator()
+    sources = np.arange(4, 10, dtype="int32").reshape(6, 1)  # every first token
+    plain = generator.generate_greedy(sources, 10)
+    ids = generator.generate_greedy(sources, 10, **options)
+    assert (ids != plain).any()  # the options change replies: the test can fail
+    by_step = _run(generator, sources, 10, lambda logits: logits.argmax(-1), **options)
+    np.testing.assert_array_equal(ids, by_step)
