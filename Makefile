@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml requirements/$(VARIANT).txt requirements/constraints-$(
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# `make bench` runs every benchmark on every backend (an hour or more on 2
+# cores) and rewrites README's tables from reports/bench/*.json.
+
 # The report of a run goes under runs/ (ignored by git): `make run` never
 # changes a tracked file. `make report` refreshes the committed reports/
 # (and its runs.json summary) from the runs, for maintainers.
@@ -39,8 +42,11 @@ bench: $(STAMP)
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench attention --out reports/bench/attention-$$b.json && \
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench lstm --out reports/bench/lstm-$$b.json && \
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench seq2seq --out reports/bench/seq2seq-$$b.json && \
-		KERAS_BACKEND=$$b $(PY) -m zoo.bench decode --out reports/bench/decode-$$b.json || exit 1; \
+		KERAS_BACKEND=$$b $(PY) -m zoo.bench decode --out reports/bench/decode-$$b.json && \
+		KERAS_BACKEND=$$b $(PY) -m zoo.bench decode --steps 128 --models transformer \
+			--out reports/bench/decode-128-$$b.json || exit 1; \
 	done
+	$(PY) -m zoo.bench.tables
 
 test: $(STAMP)
 	$(PY) tests/matrix.py

@@ -51,6 +51,9 @@ def test_writes_json_and_plot(tmp_path, capsys):
         (["attention", "--quick", "--dim", "30", "--heads", "4"], "not divisible"),
         (["lstm", "--dim", "64"], "--dim: options of the attention benchmark only"),
         (["lstm", "--steps", "8"], "--steps: an option of the decode benchmark only"),
+        (["seq2seq", "--models", "lstm"], "--models: an option of the decode"),
+        (["decode", "--models", "lstm,gpt"], "--models: unknown gpt; choose from"),
+        (["decode", "--models", ","], "--models: unknown empty list"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):

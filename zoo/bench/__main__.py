@@ -61,6 +61,9 @@ def parse_args(argv):
     parser.add_argument(
         "--steps", type=_positive_int, help="(decode) tokens generated (default 32)"
     )
+    parser.add_argument(
+        "--models", help="(decode) comma-separated seq2seq models (default: all)"
+    )
     return parser.parse_args(argv)
 
 
@@ -108,6 +111,17 @@ def build_decode_config(args):
     config = _training_config(args, DecodeBenchConfig, {**quick, "repeats": 1})
     if args.steps is not None:
         config.steps = args.steps
+    if args.models is not None:
+        from zoo.models.seq2seq import SEQ2SEQ
+
+        models = tuple(name.strip() for name in args.models.split(",") if name.strip())
+        unknown = [name for name in models if name not in SEQ2SEQ]
+        if unknown or not models:
+            raise ZooError(
+                f"--models: unknown {', '.join(unknown) or 'empty list'}; choose "
+                f"from {', '.join(SEQ2SEQ)}"
+            )
+        config.models = models
     return config
 
 
@@ -177,11 +191,12 @@ def run_benchmark(args):
             f"--out must name a .json file, got {args.out!r}; pass a path ending "
             "in .json"
         )
-    if args.steps is not None and args.benchmark != "decode":
-        raise ZooError(
-            f"--steps: an option of the decode benchmark only; drop it for "
-            f"{args.benchmark}"
-        )
+    for flag in ("steps", "models"):
+        if getattr(args, flag) is not None and args.benchmark != "decode":
+            raise ZooError(
+                f"--{flag}: an option of the decode benchmark only; drop it for "
+                f"{args.benchmark}"
+            )
     builders = {
         "attention": build_attention_config,
         "lstm": build_lstm_config,

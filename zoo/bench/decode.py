@@ -1,9 +1,11 @@
 """`python -m zoo.bench decode`: cached against recomputed greedy decoding.
 
 For each seq2seq model: greedy decoding of `steps` tokens with the model's
-cache (one new token per step) against the naive reference that reruns the
-whole model on the whole prefix at every step, same process, same tokens
-(checked); the speed-up is their time ratio. Cache memory per step: the
+cache (`zoo.decoding.greedy`: the generator's `generate_greedy`, the whole
+loop one XLA program on JAX and TensorFlow, eager on torch) against the
+naive reference that reruns the whole model on the whole prefix at every
+step (each step one XLA program on JAX and TensorFlow), same process,
+same tokens (checked); the speed-up is their time ratio. Cache memory per step: the
 bytes the decoder state holds after 1, `steps`/2 and `steps` tokens when it
 grows with the tokens (no `max_length`): linear attention's recurrent state
 stays constant, the key/value cache grows; and the bytes of the
@@ -36,6 +38,7 @@ class DecodeBenchConfig:
     vocab: int = 2000
     units: int = 128
     repeats: int = 3  # timed rounds, cached and recomputed alternating
+    models: tuple = tuple(SEQ2SEQ)  # names of zoo.models.seq2seq.SEQ2SEQ
 
 
 def _no_eos(model):
@@ -143,7 +146,7 @@ def run(config):
     sources = rng.integers(4, config.vocab, size=(config.batch, config.source_length))
     sources = sources.astype("int32")
     models = {}
-    for name in SEQ2SEQ:
+    for name in config.models:
         keras.utils.set_random_seed(0)
         model = build_seq2seq(
             name, config.vocab, config.units, num_heads=4, num_layers=2

@@ -1,0 +1,190 @@
+"""`python -m zoo.bench.tables`: README's benchmark tables from the JSON results.
+
+`make bench` runs every benchmark on every backend into `reports/bench/`
+and then this, which rewrites each table of README.md between its two
+markers, `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`, from those
+files, so that the tables always say what the committed results say. A
+result file that is missing leaves its rows out (a row says so); a marker
+that is missing is an error (exit 2), and README.md is rewritten in one
+atomic step or not at all.
+"""
+
+import json
+import pathlib
+import re
+import sys
+
+from zoo.errors import OneLineParser, ZooError, print_error
+from zoo.io import write_text
+
+BACKENDS = ("jax", "tensorflow", "torch")
+SEQ2SEQ_MODELS = ("lstm", "lstm-attention", "transformer", "transformer-linear")
+
+
+def _table(header, rows):
+    """A Markdown table.
+
+    Example:
+    >>> print(_table(["a", "b"], [[1, 2]]))
+    | a | b |
+    |---|---|
+    | 1 | 2 |
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _load(folder, name):
+    path = pathlib.Path(folder) / f"{name}.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ZooError(
+            f"{path}: not valid JSON ({error}); rerun `make bench`"
+        ) from None
+
+
+def attention_table(folder):
+    """Self-attention speed: milliseconds, ratios, fraction of the sgemm peak."""
+    rows = []
+    for backend in BACKENDS:
+        result = _load(folder, f"attention-{backend}")
+        if result is None:
+            rows.append([backend, "not measured", "", "", "", "", ""])
+            continue
+        for mode in ("forward", "forward+backward"):
+            by_name = {
+                row["implementation"]: row
+                for row in result["speed"]["rows"]
+                if row["mode"] == mode
+            }
+            ours = by_name.pop("zoo.layers.MultiHeadAttention")
+            keras_row = by_name.pop("keras.layers.MultiHeadAttention")
+            native_name, native = next(iter(by_name.items()))
+            rows.append(
+                [
+                    backend,
+                    mode,
+                    f"{ours['milliseconds']:.1f}",
+                    f"{keras_row['milliseconds']:.1f}",
+                    f"{native['milliseconds']:.1f} (`{native_name}`)",
+                    f"{native['milliseconds'] / ours['milliseconds']:.2f}",
+                    f"{ours['fraction_of_sgemm_peak']:.2f}",
+                ]
+            )
+    header = ["backend", "pass", "ours ms", "Keras ms", "native ms", "native / ours"]
+    return _table(header + ["ours, of sgemm peak"], rows)
+
+
+def lstm_table(folder):
+    """LSTM training samples/s against plain PyTorch."""
+    rows = []
+    for backend in BACKENDS:
+        result = _load(folder, f"lstm-{backend}")
+        if result is None:
+            rows.append([backend, "not measured", "", ""])
+            continue
+        rows.append(
+            [
+                backend,
+                f"{result['keras_lstm_samples_per_second']:,.0f}",
+                f"{result['torch_reference_samples_per_second']:,.0f}",
+                f"{result['ratio_to_torch']:.2f}",
+            ]
+        )
+    return _table(["backend", "ours samples/s", "PyTorch samples/s", "ratio"], rows)
+
+
+def seq2seq_table(folder):
+    """Seq2seq training tokens/s as a ratio to plain PyTorch."""
+    rows = []
+    for backend in BACKENDS:
+        result = _load(folder, f"seq2seq-{backend}")
+        models = {} if result is None else result["models"]
+        rows.append(
+            [backend]
+            + [
+                f"{models[m]['ratio_to_reference']:.2f}" if m in models else "-"
+                for m in SEQ2SEQ_MODELS
+            ]
+        )
+    return _table(["backend", *SEQ2SEQ_MODELS], rows)
+
+
+def decode_table(folder):
+    """Cached over recomputed greedy decoding, 32 and 128 tokens."""
+    rows = []
+    for backend in BACKENDS:
+        for name in (f"decode-{backend}", f"decode-128-{backend}"):
+            result = _load(folder, name)
+            if result is None:
+                continue
+            models = result["models"]
+            cells = []
+            for model in SEQ2SEQ_MODELS:
+                row = models.get(model)
+                if row is None:
+                    cells.append("-")
+                    continue
+                same = "" if row["same_tokens"] else " (tokens differ)"
+                cells.append(f"{row['speedup']:.1f}x ({row['cached_seconds']:.3f} s)")
+                cells[-1] += same
+            rows.append([f"{backend}, {result['config']['steps']}", *cells])
+    return _table(["backend, tokens", *SEQ2SEQ_MODELS], rows)
+
+
+TABLES = {
+    "attention": attention_table,
+    "lstm": lstm_table,
+    "seq2seq": seq2seq_table,
+    "decode": decode_table,
+}
+
+
+def rewrite(text, folder):
+    r"""`text` with every table between its markers regenerated.
+
+    Example:
+    >>> text = "".join(f"<!-- bench:{n} -->\n<!-- /bench:{n} -->\n" for n in TABLES)
+    >>> print(rewrite(text, "/nowhere").splitlines()[3])
+    | jax | not measured |  |  |  |  |  |
+    """
+    for name, build in TABLES.items():
+        pattern = re.compile(
+            rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.DOTALL
+        )
+        if not pattern.search(text):
+            raise ZooError(
+                f"README has no <!-- bench:{name} --> ... <!-- /bench:{name} --> "
+                "markers; put them around the table to regenerate"
+            )
+        table = build(folder)
+        text = pattern.sub(
+            lambda match, table=table: match[1] + table + "\n" + match[2], text
+        )
+    return text
+
+
+def main(argv=None):
+    parser = OneLineParser(
+        prog="python -m zoo.bench.tables", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--readme", default="README.md")
+    parser.add_argument("--results", default="reports/bench")
+    args = parser.parse_args(argv)
+    try:
+        readme = pathlib.Path(args.readme)
+        if not readme.is_file():
+            raise ZooError(f"--readme {readme}: no such file")
+        write_text(readme, rewrite(readme.read_text(), args.results))
+    except ZooError as error:
+        return print_error("zoo.bench.tables", error)
+    print(f"{args.readme}: {len(TABLES)} tables rewritten from {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
