@@ -168,12 +168,15 @@ def greedy(
     Returns:
         int array `(B, max_length)`: ids, EOS then PAD after the end.
 
-    The cached search is the generator's `generate_greedy`: the whole loop,
-    options included, one compiled program on JAX and TensorFlow (the
-    options in float32 there, in float64 here: equal but for near-ties).
+    On JAX and TensorFlow the cached search is the generator's
+    `generate_greedy`: the whole loop, options included, one compiled
+    program (the options in float32 there, in float64 here: equal but for
+    near-ties). On torch, where nothing compiles, the loop below is faster
+    (LSTM, batch 256, vocabulary 4,221, bigram blocking and penalty: 0.36 s
+    against 1.8 s for the same loop in tensor ops run eagerly).
     """
     check_options(no_repeat_ngram, repetition_penalty)
-    if cached:
+    if cached and generator.compiles():
         return generator.generate_greedy(
             sources, max_length, no_repeat_ngram, repetition_penalty
         )

@@ -28,7 +28,8 @@ def repeated_ngram_mask(output, t, n, vocab):
         vocab: int, V.
 
     Returns:
-        bool `(B, V)`: True for the tokens `zoo.decoding.adjust_logits` bans.
+        bool `(B, V)`: True for the tokens `zoo.decoding.adjust_logits` bans
+        (and for PAD, which the loop bans anyway).
 
     Example:
     >>> import numpy as np
@@ -48,10 +49,17 @@ def repeated_ngram_mask(output, t, n, vocab):
         window = ops.slice(padded, [0, k], ops.shape(output))
         matched = ops.logical_and(matched, window == tail)
     completions = ops.slice(padded, [0, n - 1], ops.shape(output))
-    # A sentinel class V for unmatched windows, dropped after the reduction.
-    completions = ops.where(matched, completions, vocab)
-    hits = ops.max(ops.one_hot(completions, vocab + 1, dtype="int32"), axis=1)
-    return ops.cast(hits[:, :vocab], "bool")
+    # Unmatched windows point at PAD, banned anyway. A scatter of the
+    # (row, token) pairs costs O(B L), where a one-hot of every window's
+    # token would build (B, L, V) at each step (eagerly, on torch).
+    completions = ops.where(matched, completions, PAD_ID)
+    batch = ops.shape(output)[0]
+    rows = ops.broadcast_to(ops.arange(batch, dtype="int32")[:, None], (batch, length))
+    pairs = ops.stack(
+        [ops.reshape(rows, (-1,)), ops.reshape(completions, (-1,))], axis=1
+    )
+    hits = ops.scatter(pairs, ops.ones((batch * length,), "int32"), (batch, vocab))
+    return hits > 0
 
 
 def adjust(logits, output, t, said, no_repeat_ngram, repetition_penalty):
@@ -109,7 +117,6 @@ def greedy_loop(generator, max_length, no_repeat_ngram, repetition_penalty, sour
         chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
         chosen = ops.where(done, PAD_ID, chosen)
         output = ops.where(slots == t, chosen[:, None], output)
-        vocab = ops.shape(said)[-1]
         said = ops.logical_or(said, ops.one_hot(chosen, vocab, dtype="bool"))
         done = ops.logical_or(done, chosen == EOS_ID)
         return t + 1, chosen[:, None], state, output, said, done

@@ -12,7 +12,8 @@ import pytest
 from keras import ops
 
 from zoo.data.text import EOS_ID, PAD_ID, SOS_ID
-from zoo.decoding import _run
+from zoo.decoding import _run, adjust_logits
+from zoo.greedy_loop import repeated_ngram_mask
 from zoo.models.seq2seq import generator_for
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 from zoo.testing import decisive_seq2seq
@@ -65,7 +66,7 @@ def test_the_loop_on_rows_that_never_end():
     np.testing.assert_array_equal(ids, [[4, 5, 6, 7]] * 2)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="counts JAX programs")
+@pytest.mark.jax_only
 def test_jax_compiles_the_loop_once_per_shape():
     import jax
 
@@ -131,3 +132,20 @@ def test_the_options_equal_the_step_by_step_loop(options):
     assert (ids != plain).any()  # the options change replies: the test can fail
     by_step = _run(generator, sources, 10, lambda logits: logits.argmax(-1), **options)
     np.testing.assert_array_equal(ids, by_step)
+
+
+def test_the_ngram_mask_equals_adjust_logits_for_every_n_and_length():
+    """Every n (up to beyond the buffer) at every filled length, 3 tokens."""
+    rng = np.random.default_rng(0)
+    length, vocab = 6, 6
+    for n in range(1, length + 3):
+        for t in range(length + 1):
+            output = np.full((8, length), PAD_ID, "int32")
+            output[:, :t] = rng.integers(3, vocab, size=(8, t))
+            mask = repeated_ngram_mask(output, np.int32(t), n, vocab)
+            mask = np.asarray(ops.convert_to_numpy(mask))
+            history = output[:, :t]
+            reference = adjust_logits(np.zeros((8, vocab)), history, no_repeat_ngram=n)
+            expected = np.isneginf(reference)
+            expected[:, PAD_ID] = mask[:, PAD_ID]  # PAD: banned by the loop anyway
+            np.testing.assert_array_equal(mask, expected, err_msg=f"n={n}, t={t}")

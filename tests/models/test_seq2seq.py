@@ -43,7 +43,7 @@ def test_cached_steps_equal_the_full_model_and_greedy_equals_recompute(model):
     for t in range(decoder_in.shape[1]):
         logits, state = generator.step(decoder_in[:, t : t + 1], state, memory)
         np.testing.assert_allclose(numpy_of(logits), full[:, t], atol=1e-4)
-    cached = greedy(generator, src, max_length=4)  # the whole-loop program
+    cached = greedy(generator, src, max_length=4)  # one program on JAX / TF
     recomputed = greedy(generator, src, max_length=4, cached=False)
     np.testing.assert_array_equal(cached, recomputed)
     step_by_step = _run(generator, src, 4, lambda logits: logits.argmax(-1))

@@ -10,7 +10,9 @@ from keras import ops
 class Seq2SeqGenerator:
     """Runs a seq2seq model one token at a time with cached state.
 
-    Subclasses implement `encode`, `initial_state` and `step`; the naive
+    Subclasses implement `_encode`, `initial_state`, `step` and, for
+    `generate_greedy` (cached greedy search), `loop_step` and where the
+    state grows `loop_state`; the naive
     reference `recompute` (the whole model on the whole prefix, no cache) is
     shared, and the tests hold every subclass to it.
 
@@ -30,6 +32,10 @@ class Seq2SeqGenerator:
         self.model = model
         self.jit_compile = jit_compile
         self._programs = {}  # name -> compiled function, built on first use
+
+    def compiles(self):
+        """Whether steps and `generate_greedy` run as XLA programs (JAX, TensorFlow)."""
+        return self._compiles()
 
     def _compiles(self):
         """Whether steps may run as one compiled program: JAX or TensorFlow."""
@@ -108,7 +114,10 @@ class Seq2SeqGenerator:
 
     def loop_step(self, tokens, state, memory):
         """`step` in traceable ops only, on a `loop_state` (the same shapes out)."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} has no loop_step: implement it (and "
+            "loop_state if its state grows) for generate_greedy and greedy"
+        )
 
     def generate_greedy(
         self, sources, max_length, no_repeat_ngram=0, repetition_penalty=1.0
@@ -138,8 +147,10 @@ class Seq2SeqGenerator:
         >>> ids.shape, ids.dtype.name
         ((1, 4), 'int32')
         """
+        from zoo.decoding import check_options
         from zoo.greedy_loop import greedy_loop
 
+        check_options(no_repeat_ngram, repetition_penalty)
         options = (max_length, no_repeat_ngram, float(repetition_penalty))
         program = functools.partial(greedy_loop, self, *options)
         sources = np.asarray(sources, dtype="int32")
