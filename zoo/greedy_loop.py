@@ -35,8 +35,8 @@ def repeated_ngram_mask(output, t, n, vocab):
     >>> import numpy as np
     >>> out = np.array([[3, 4, 3, 0]], "int32")  # "3 4 3", then padding
     >>> mask = repeated_ngram_mask(out, np.int32(3), 2, 6)
-    >>> np.flatnonzero(ops.convert_to_numpy(mask)[0]).tolist()  # "3 4" again
-    [4]
+    >>> np.flatnonzero(ops.convert_to_numpy(mask)[0]).tolist()  # PAD; "3 4" again
+    [0, 4]
     """
     length = ops.shape(output)[1]
     padded = ops.pad(output, [[0, 0], [0, n]])
