@@ -68,25 +68,16 @@ def test_the_loop_on_rows_that_never_end():
 
 @pytest.mark.jax_only
 def test_jax_compiles_the_loop_once_per_shape():
-    import jax
+    from zoo.bench.decode import _counting_compilations
 
     generator = generator_for(decisive_seq2seq("transformer", VOCAB))
     sources = np.full((2, 5), 6, "int32")
     generator.generate_greedy(sources, 5)
-    compiled = []
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            compiled.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with _counting_compilations() as compiled:
         generator.generate_greedy(sources + 1, 5)
         assert compiled == []
         generator.generate_greedy(sources, 6)  # another max_length: a program
         assert len(compiled) == 1
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
 
 
 class BigramGenerator(ScriptedGenerator):
