@@ -24,9 +24,6 @@ $(STAMP): pyproject.toml requirements/$(VARIANT).txt requirements/constraints-$(
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# `make bench` runs every benchmark on every backend (an hour or more on 2
-# cores) and rewrites README's tables from reports/bench/*.json.
-
 # The report of a run goes under runs/ (ignored by git): `make run` never
 # changes a tracked file. `make report` refreshes the committed reports/
 # (and its runs.json summary) from the runs, for maintainers.
@@ -37,6 +34,8 @@ run: $(STAMP)
 report: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out reports
 
+# `make bench` runs every benchmark on every backend (an hour or more on 2
+# cores) and rewrites README's tables from reports/bench/*.json.
 bench: $(STAMP)
 	for b in jax torch tensorflow; do \
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench attention --out reports/bench/attention-$$b.json && \

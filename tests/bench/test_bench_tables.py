@@ -98,6 +98,16 @@ def test_a_missing_marker_or_bad_json_exits_2_and_leaves_the_readme(tmp_path, ca
     assert readme.read_text() == MARKED
 
 
+def test_a_missing_results_folder_exits_2_and_blanks_nothing(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(MARKED)
+    missing = str(tmp_path / "nowhere")
+    assert main(["--readme", str(readme), "--results", missing]) == 2
+    err = capsys.readouterr().err
+    assert "--results" in err and "no such folder" in err and "\n" not in err.strip()
+    assert readme.read_text() == MARKED
+
+
 def test_the_cli_rewrites_the_readme(tmp_path, capsys):
     readme = tmp_path / "README.md"
     readme.write_text(MARKED)

@@ -1,18 +1,18 @@
 """`python -m zoo.bench decode`: cached against recomputed greedy decoding.
 
 For each seq2seq model: greedy decoding of `steps` tokens with the model's
-cache (`zoo.decoding.greedy`: the generator's `generate_greedy`, the whole
-loop one XLA program on JAX and TensorFlow, eager on torch) against the
-naive reference that reruns the whole model on the whole prefix at every
-step (each step one XLA program on JAX and TensorFlow), same process,
-same tokens (checked); the speed-up is their time ratio. Cache memory per step: the
-bytes the decoder state holds after 1, `steps`/2 and `steps` tokens when it
-grows with the tokens (no `max_length`): linear attention's recurrent state
-stays constant, the key/value cache grows; and the bytes of the
-preallocated key/value cache that the decoders use (`steps` positions from
-the first token on). On JAX, the number of programs compiled during the
-first cached decode and during the timed ones (0 when every step has the
-same shapes).
+cache (`zoo.decoding.greedy`: on JAX and TensorFlow the generator's
+`generate_greedy`, the whole loop one XLA program; on torch a step at a
+time, eagerly) against the naive reference that reruns the whole model on
+the whole prefix at every step (each step one XLA program on JAX and
+TensorFlow), same process, same tokens (checked); the speed-up is their
+time ratio. Cache memory per step: the bytes the decoder state holds after
+1, `steps`/2 and `steps` tokens when it grows with the tokens (no
+`max_length`): linear attention's recurrent state stays constant, the
+key/value cache grows; and the bytes of the preallocated key/value cache
+that the decoders use (`steps` positions from the first token on). On
+JAX, the number of programs compiled during the first cached decode and
+during the timed ones (0 when every step has the same shapes).
 """
 
 import contextlib

@@ -136,8 +136,9 @@ def decode_table(folder):
                     cells.append("-")
                     continue
                 same = "" if row["same_tokens"] else " (tokens differ)"
-                cells.append(f"{row['speedup']:.1f}x ({row['cached_seconds']:.3f} s)")
-                cells[-1] += same
+                cells.append(
+                    f"{row['speedup']:.1f}x ({row['cached_seconds']:.3f} s){same}"
+                )
             rows.append([f"{backend}, {result['config']['steps']}", *cells])
     header = [f"{m}: speed-up (cached s)" for m in SEQ2SEQ_MODELS]
     return _table(["backend, tokens", *header], rows)
@@ -192,6 +193,12 @@ def main(argv=None):
         readme = pathlib.Path(args.readme)
         if not readme.is_file():
             raise ZooError(f"--readme {readme}: no such file")
+        if not pathlib.Path(args.results).is_dir():
+            # Every table would say "not measured": refuse rather than blank them.
+            raise ZooError(
+                f"--results {args.results}: no such folder; pass the folder "
+                "`make bench` writes (reports/bench)"
+            )
         text = readme.read_text(encoding="utf-8")
         write_text(readme, rewrite(text, args.results))
     except OSError as error:

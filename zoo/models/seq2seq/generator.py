@@ -35,10 +35,6 @@ class Seq2SeqGenerator:
 
     def compiles(self):
         """Whether steps and `generate_greedy` run as XLA programs (JAX, TensorFlow)."""
-        return self._compiles()
-
-    def _compiles(self):
-        """Whether steps may run as one compiled program: JAX or TensorFlow."""
         return self.jit_compile and keras.backend.backend() in ("jax", "tensorflow")
 
     def _compile(self, function):
@@ -73,7 +69,7 @@ class Seq2SeqGenerator:
 
     def _run(self, name, function, *args):
         """`function(*args)`, compiled once under `name` where the backend compiles."""
-        if not self._compiles():
+        if not self.compiles():
             return function(*args)
         if name not in self._programs:
             self._programs[name] = self._compile(function)
@@ -128,7 +124,8 @@ class Seq2SeqGenerator:
         (`zoo.greedy_loop`): on JAX and TensorFlow one XLA program per
         (batch, input length, `max_length`, options) that never returns to
         Python between tokens; on torch the same loop runs eagerly.
-        `zoo.decoding.greedy` calls this for cached decoding.
+        `zoo.decoding.greedy` calls this for cached decoding on JAX and
+        TensorFlow (on torch its step-by-step loop is faster).
 
         Args:
             sources: int array `(B, S)` of input ids (0 = padding).

@@ -159,7 +159,7 @@ class TransformerGenerator(Seq2SeqGenerator):
 
     def _fixed_shapes(self, state):
         """Whether this step runs compiled: a compiling backend, fixed shapes."""
-        if not self._compiles():
+        if not self.compiles():
             return False
         return all(
             block.attention == "linear" or len(cache) == 3
