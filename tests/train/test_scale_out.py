@@ -46,6 +46,15 @@ LAUNCHER_VARIABLES = (
 )
 
 
+# Two JAX host devices in one process; the matrix's cheap-compile XLA flags
+# (tests/matrix.py) are kept.
+TWO_HOST_DEVICES = {
+    "XLA_FLAGS": " ".join(
+        [os.environ.get("XLA_FLAGS", ""), "--xla_force_host_platform_device_count=2"]
+    ).strip()
+}
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -131,11 +140,10 @@ def test_two_processes_train_as_one_on_the_same_global_batches(tmp_path):
     shadows = tmp_path / "tmp"
     shadows.mkdir()
     one, two = tmp_path / "one", tmp_path / "two"
-    single = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     [(code, _, err)] = launch(
         [*TWO_EPOCHS, "--out", str(one)],
         # JAX: one process with two devices, the same two replicas.
-        [base_env(**(single if BACKEND == "jax" else {}))],
+        [base_env(**(TWO_HOST_DEVICES if BACKEND == "jax" else {}))],
     )
     assert code == 0, err
     results = launch(
@@ -293,7 +301,7 @@ def test_model_parallel_shards_heads_and_gates_and_trains_as_one_device(tmp_path
     script.write_text(MODEL_PARALLEL_SCRIPT)
     done = subprocess.run(
         [sys.executable, str(script)],
-        env=base_env(XLA_FLAGS="--xla_force_host_platform_device_count=2"),
+        env=base_env(**TWO_HOST_DEVICES),
         capture_output=True,
         text=True,
         timeout=400,

@@ -187,10 +187,13 @@ class ChatbotTask:
         vocab, options = data.pairs.vocab, decoding_options(config)
         test = data.pairs.splits["test"]
         (encoder, decoder_in), target = self.arrays(data, "test")
-        loss = float(model.evaluate([encoder, decoder_in], target, verbose=0))
+        # In the training's batches (fit validates in them too), not Keras'
+        # default 32: the test split in half the steps or fewer.
+        batch = config.batch_size
+        loss = float(model.evaluate([encoder, decoder_in], target, batch, verbose=0))
         (val_encoder, val_decoder_in), val_target = self.arrays(data, "val")
         val_loss = float(
-            model.evaluate([val_encoder, val_decoder_in], val_target, verbose=0)
+            model.evaluate([val_encoder, val_decoder_in], val_target, batch, verbose=0)
         )
         replies = decode_replies(model, encoder, vocab, data.max_len, options)
         references = [answer for _, answer in test]
