@@ -3,15 +3,17 @@
 The zoo's `lstm` forecaster (one LSTM layer and a dense head, Adam, MSE)
 trained with `fit` on the current backend, against a plain-PyTorch model of
 the same sizes (`torch.nn.LSTM` + `torch.nn.Linear`, Adam) trained in the same
-process: samples per second and their ratio (PyTorch = the anchor).
+process, epochs alternating: samples per second and their ratio (PyTorch =
+the anchor).
 """
 
+import statistics
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from zoo.bench.runners import result_header, timed_median
+from zoo.bench.runners import result_header, timed_rounds
 from zoo.models.forecasting import build_forecaster
 
 
@@ -36,7 +38,8 @@ def _data(config):
     return x, y
 
 
-def keras_samples_per_second(config):
+def keras_epoch(config):
+    """One `fit` epoch of the zoo's `lstm` forecaster; a no-argument callable."""
     x, y = _data(config)
     model = build_forecaster(
         "lstm", config.lookback, config.horizon, config.features, config.units
@@ -46,10 +49,11 @@ def keras_samples_per_second(config):
     def epoch():
         model.fit(x, y, batch_size=config.batch, epochs=1, verbose=0, shuffle=False)
 
-    return len(x) / timed_median(epoch, config.repeats)[0]
+    return epoch
 
 
-def torch_samples_per_second(config):
+def torch_epoch(config):
+    """One epoch of plain `torch.nn.LSTM` + `Linear` with Adam; a callable."""
     import torch
 
     x, y = (torch.as_tensor(a) for a in _data(config))
@@ -67,13 +71,26 @@ def torch_samples_per_second(config):
             loss.backward()
             optimizer.step()
 
-    return len(x) / timed_median(epoch, config.repeats)[0]
+    return epoch
 
 
 def run(config):
-    """Keras, then the PyTorch reference, in this process; a JSON-ready dict."""
-    ours = keras_samples_per_second(config)
-    reference = torch_samples_per_second(config)
+    """Keras and the PyTorch reference, epochs alternating; a JSON-ready dict.
+
+    Each round trains one epoch of each, in reversed order every other round
+    (ABBA), so that the machine's drifting speed hits both alike; the median
+    epoch of each gives its samples per second.
+    """
+    samples = config.batch * config.batches
+    rounds = timed_rounds(
+        [keras_epoch(config), torch_epoch(config)],
+        config.repeats,
+        alternate=True,
+        pause=0.5,  # the other library's worker threads go idle first
+    )
+    ours, reference = (
+        samples / statistics.median(row[column] for row in rounds) for column in (0, 1)
+    )
     return {
         **result_header(config),
         "keras_lstm_samples_per_second": round(ours, 1),

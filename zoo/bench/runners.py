@@ -314,16 +314,3 @@ def median_seconds(runners, repeats, pause=0.0):
         name: statistics.median(row[i] for row in table)
         for i, name in enumerate(runners)
     }
-
-
-def timed_median(fn, repeats):
-    """Runs `fn` once to warm up (compilation), then `repeats` timed times.
-
-    Returns:
-        (median seconds, the warm-up call's result).
-    """
-    import statistics
-
-    result = fn()
-    table = timed_rounds([fn], repeats, warm_up=False)
-    return statistics.median(row[0] for row in table), result
