@@ -62,6 +62,32 @@ def _disable_tf32():
 _disable_tf32()
 
 
+def _no_full_collection_per_removed_variable():
+    """Keras' `Layer.__delattr__` runs a full `gc.collect()` for every
+    variable it removes, so that a device frees the buffer at once; int8
+    quantization removes each kernel that way. In the layer tests, 43 such
+    collections took 23 s on JAX, 14 s on torch (of a 26 s shard) and 11 s
+    on TensorFlow. The tests need no buffer freed at once: the collection
+    is skipped there, and Python's own collector runs as usual.
+    """
+    import gc
+
+    delete = keras.layers.Layer.__delattr__
+
+    def __delattr__(self, name):
+        collect = gc.collect
+        gc.collect = lambda generation=2: 0
+        try:
+            delete(self, name)
+        finally:
+            gc.collect = collect
+
+    keras.layers.Layer.__delattr__ = __delattr__
+
+
+_no_full_collection_per_removed_variable()
+
+
 def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {BACKEND}"
 
