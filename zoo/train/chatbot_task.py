@@ -187,8 +187,8 @@ class ChatbotTask:
         vocab, options = data.pairs.vocab, decoding_options(config)
         test = data.pairs.splits["test"]
         (encoder, decoder_in), target = self.arrays(data, "test")
-        # In the training's batches (fit validates in them too), not Keras'
-        # default 32: the test split in half the steps or fewer.
+        # In the run's batch size, as fit validates, not Keras' default 32
+        # (the presets' 64: the test split in half the steps).
         batch = config.batch_size
         loss = float(model.evaluate([encoder, decoder_in], target, batch, verbose=0))
         (val_encoder, val_decoder_in), val_target = self.arrays(data, "val")
