@@ -16,8 +16,8 @@ import keras
 import pytest
 
 from zoo import chat
-from zoo.train.__main__ import build_parser
 from zoo.train.__main__ import main as train_main
+from zoo.train.arguments import build_parser
 from zoo.train.config import PRESETS, TASK_PRESETS, TrainConfig
 
 BACKEND = keras.backend.backend()
@@ -64,7 +64,7 @@ def test_build_parser_alone_imports_no_backend():
     script = textwrap.dedent(
         """
         import sys
-        from zoo.train.__main__ import build_parser
+        from zoo.train.arguments import build_parser
         from zoo.chat import build_parser as chat_parser
         build_parser().format_help(), chat_parser().format_help()
         print(sorted(m for m in sys.modules if m.split(".")[0] in
