@@ -13,8 +13,12 @@ from solutions import (
     exam,
     sheet_a1,
     sheet_a1_crossover,
+    sheet_a1_linear,
+    sheet_a1_taylor,
     sheet_a2,
     sheet_b2,
+    sheet_b2_cost,
+    sheet_b2_rank,
     traffic,
 )
 from solutions.document import Text, checks_summary
@@ -51,8 +55,8 @@ class _Inputs:
 # Problem id -> builder of its Section, in sheet order.
 BUILDERS = {
     "A1.1": lambda inputs: sheet_a1.a1_1(inputs.out_dir),
-    "A1.2": lambda inputs: sheet_a1.a1_2(inputs.out_dir),
-    "A1.3": lambda inputs: sheet_a1.a1_3(inputs.out_dir),
+    "A1.2": lambda inputs: sheet_a1_taylor.a1_2(inputs.out_dir),
+    "A1.3": lambda inputs: sheet_a1_linear.a1_3(inputs.out_dir),
     "A1.4": lambda inputs: sheet_a1_crossover.a1_4(inputs.out_dir, inputs.bench_dir),
     "A2": lambda inputs: sheet_a2.a2(inputs.out_dir),
     "A3/B1": lambda inputs: chatbot.a3_b1(
@@ -63,8 +67,8 @@ BUILDERS = {
     ),
     "A3.4": lambda inputs: chatbot.a3_4(inputs.out_dir),
     "B2.i": lambda inputs: sheet_b2.b2_i(inputs.out_dir),
-    "B2.ii": lambda inputs: sheet_b2.b2_ii(inputs.out_dir),
-    "B2.iii": lambda inputs: sheet_b2.b2_iii(inputs.out_dir),
+    "B2.ii": lambda inputs: sheet_b2_cost.b2_ii(inputs.out_dir),
+    "B2.iii": lambda inputs: sheet_b2_rank.b2_iii(inputs.out_dir),
     "B3": lambda inputs: traffic.b3(inputs.out_dir, *inputs.runs["traffic"]),
     "B4": lambda inputs: exam.b4(inputs.out_dir),
 }

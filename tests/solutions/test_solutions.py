@@ -10,7 +10,16 @@ import shutil
 import numpy as np
 import pytest
 
-from solutions import chatbot, exam, sheet_a1, sheet_b2
+from solutions import (
+    chatbot,
+    exam,
+    sheet_a1,
+    sheet_a1_linear,
+    sheet_a1_taylor,
+    sheet_b2,
+    sheet_b2_cost,
+    sheet_b2_rank,
+)
 from solutions.__main__ import main
 from solutions.document import Math, Section, Table, Text
 from solutions.render import latex_escape, markdown_cell, render
@@ -19,20 +28,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
 def test_a1_2_taylor_kernel_and_feature_counts():
-    errors = sheet_a1.taylor_kernel_errors(dim=4, n=32)
+    errors = sheet_a1_taylor.taylor_kernel_errors(dim=4, n=32)
     assert errors["numpy"] < 1e-12 and errors["full"] < 1e-5
     assert errors["symmetric"] < 1e-5
     assert errors["width_full"] == 1 + 4 + 16
     for dim in (2, 3, 5):
-        full, symmetric = sheet_a1.feature_counts(dim, 4)
+        full, symmetric = sheet_a1_taylor.feature_counts(dim, 4)
         assert full == 1 + dim + dim**2 + dim**3
-        assert symmetric == sum(sheet_a1.distinct_monomials(dim, i) for i in range(4))
-    assert errors["width_symmetric"] == sheet_a1.feature_counts(4, 3)[1]
+        monomials = sheet_a1_taylor.distinct_monomials
+        assert symmetric == sum(monomials(dim, i) for i in range(4))
+    assert errors["width_symmetric"] == sheet_a1_taylor.feature_counts(4, 3)[1]
 
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_a1_3_linear_attention_equals_the_explicit_kernel(causal):
-    assert sheet_a1.linear_attention_error(length=6, dim=4, causal=causal) < 1e-5
+    assert sheet_a1_linear.linear_attention_error(length=6, dim=4, causal=causal) < 1e-5
 
 
 def test_a1_1_slope_fit_recovers_a_known_power():
@@ -63,22 +73,22 @@ def test_b2_ii_counted_multiplications_equal_the_formula():
     x = np.random.default_rng(0).standard_normal((n, d))
     x32 = x[None].astype("float32")
     expected = ops.convert_to_numpy(layer(x32, x32))[0]
-    out, counted = sheet_b2.counted_forward(layer, x)
+    out, counted = sheet_b2_cost.counted_forward(layer, x)
     np.testing.assert_allclose(out, expected, atol=1e-5)
-    assert counted == sheet_b2.multiplication_formula(n, d, heads)
+    assert counted == sheet_b2_cost.multiplication_formula(n, d, heads)
     assert sum(counted.values()) == 4 * n * d * d + 2 * n * n * d + 2 * heads * n * n
 
 
 def test_a_wrong_formula_fails_its_check(monkeypatch, tmp_path):
-    right = sheet_b2.multiplication_formula
+    right = sheet_b2_cost.multiplication_formula
 
     def wrong(n, d, heads):  # forgets the output projection
         stages = right(n, d, heads)
         stages.pop("output projection")
         return stages
 
-    monkeypatch.setattr(sheet_b2, "multiplication_formula", wrong)
-    section = sheet_b2.b2_ii(str(tmp_path))
+    monkeypatch.setattr(sheet_b2_cost, "multiplication_formula", wrong)
+    section = sheet_b2_cost.b2_ii(str(tmp_path))
     assert not section.passed
 
 
@@ -87,7 +97,7 @@ def test_b2_iii_low_rank_form():
 
     layer = MultiHeadAttention(4, key_dim=2, use_bias=False)
     x = np.random.default_rng(0).standard_normal((5, 8))
-    error, ranks, dh = sheet_b2.low_rank_forms(layer, x)
+    error, ranks, dh = sheet_b2_rank.low_rank_forms(layer, x)
     assert error < 1e-4 and dh == 2 and max(ranks) <= 2
 
 
