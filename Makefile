@@ -34,7 +34,7 @@ run: $(STAMP)
 report: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out reports
 
-# `make bench` runs every benchmark on every backend (an hour or more on 2
+# `make bench` runs every benchmark on every backend (22 minutes on 2
 # cores) and rewrites README's tables from reports/bench/*.json.
 bench: $(STAMP)
 	for b in jax torch tensorflow; do \
