@@ -119,7 +119,7 @@ def test_seq2seq_bench_pads_like_a_corpus_and_reports_ratios():
     from zoo.bench.seq2seq import Seq2SeqBenchConfig, _data, run
 
     config = Seq2SeqBenchConfig(batch=4, length=6, vocab=30, units=8, batches=1,
-                                repeats=1)  # fmt: skip
+                                repeats=1, layers=1, pause=0.0)  # fmt: skip
     source, decoder_in, target = _data(config)
     lengths = (target != 0).sum(1)
     assert lengths.min() >= 3 and lengths.max() <= 6 and len(set(lengths)) > 1

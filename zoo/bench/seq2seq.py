@@ -33,6 +33,12 @@ class Seq2SeqBenchConfig:
     units: int = 128
     batches: int = 10  # batches per timed round
     repeats: int = 3  # timed rounds (median reported)
+    heads: int = 4  # attention heads of the transformers
+    layers: int = 2  # encoder and decoder blocks of the transformers
+    # Seconds slept before each timed round: the other library's worker
+    # threads go idle first (without it, on 2 cores, torch's reference
+    # ranged 2.8k-13.7k tokens/s in one process).
+    pause: float = 1.0
 
 
 def _data(config):
@@ -62,7 +68,10 @@ def _batches(config, arrays):
 def keras_epoch(name, config):
     """A function training one round of `config.batches` batches of `name`."""
     arrays = _data(config)
-    model = build_seq2seq(name, config.vocab, config.units, num_heads=4, num_layers=2)
+    model = build_seq2seq(
+        name, config.vocab, config.units, num_heads=config.heads,
+        num_layers=config.layers,
+    )  # fmt: skip
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(
@@ -120,7 +129,7 @@ def torch_lstm_epoch(config):
 
 
 def torch_transformer_epoch(config):
-    """`nn.Transformer` of the zoo transformer's sizes (pre-norm, 2 layers)."""
+    """`nn.Transformer` of the zoo transformer's sizes (pre-norm)."""
     import math
     import warnings
 
@@ -137,7 +146,8 @@ def torch_transformer_epoch(config):
     with warnings.catch_warnings():  # pre-norm disables nested tensors: fine
         warnings.simplefilter("ignore", UserWarning)
         model = torch.nn.Transformer(
-            d_model=d, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
+            d_model=d, nhead=config.heads, num_encoder_layers=config.layers,
+            num_decoder_layers=config.layers,
             dim_feedforward=2 * d, dropout=0.1, batch_first=True, norm_first=True,
         )  # fmt: skip
     head = torch.nn.Linear(d, config.vocab)
@@ -177,12 +187,10 @@ def run(config, names=tuple(SEQ2SEQ)):
     models = {}
     for name in names:
         label, reference = REFERENCES[name]
-        # A pause before each timed round lets the other library's worker
-        # threads go idle.
         seconds = median_seconds(
             {"ours": keras_epoch(name, config), "reference": reference(config)},
             config.repeats,
-            pause=1.0,
+            pause=config.pause,
         )
         ours, theirs = seconds["ours"], seconds["reference"]
         models[name] = {
