@@ -18,6 +18,14 @@ CONFIG = {"scaling_dim": 128, "scaling_heads": 4, "feature_dim": 16,
           "chunk_size": 128}  # fmt: skip
 
 
+@pytest.fixture
+def without_the_figure(monkeypatch):
+    """For tests that read no figure: drawing the six log-log panels and
+    saving them twice is 2.5 s of each `a1_4` call. The committed-bench
+    test still draws and checks it."""
+    monkeypatch.setattr(a14, "plot_crossovers", lambda results, out_dir, stem: None)
+
+
 def rendered(section):
     return render([section], META, "md"), render([section], META, "tex")
 
@@ -73,7 +81,7 @@ def test_committed_bench_passes_with_bracketed_crossovers(tmp_path):
         assert (tmp_path / "figures" / f"a1_4_crossover.{ext}").stat().st_size > 0
 
 
-def test_fabricated_bench_recovers_its_own_crossover(tmp_path):
+def test_fabricated_bench_recovers_its_own_crossover(tmp_path, without_the_figure):
     lengths = [32 * 2**i for i in range(8)]  # 32 .. 4096
     bench = write_bench(tmp_path / "bench", "jax", lengths)
     section = a14.a1_4(str(tmp_path / "out"), str(bench))
@@ -87,7 +95,7 @@ def test_fabricated_bench_recovers_its_own_crossover(tmp_path):
     assert result["measured"] == pytest.approx(result["model"], rel=0.05)
 
 
-def test_crossover_at_the_grid_edge_is_printed_as_a_bound(tmp_path):
+def test_crossover_at_the_grid_edge_is_printed_as_a_bound(tmp_path, without_the_figure):
     # Linear is already faster at L = 512 > L* (non-causal): the crossover is
     # "≤ 512", never "512" as if it had been measured there.
     bench = write_bench(tmp_path / "bench", "jax", [512, 1024, 2048, 4096])
@@ -138,6 +146,6 @@ def wrong_claims():
 
 
 @pytest.mark.parametrize("name", sorted(wrong_claims()))
-def test_a_wrong_claim_fails_its_check(tmp_path, monkeypatch, name):
+def test_a_wrong_claim_fails_its_check(tmp_path, monkeypatch, without_the_figure, name):
     monkeypatch.setattr(a14, name, wrong_claims()[name])
     assert_fails_visibly(a14.a1_4(str(tmp_path), COMMITTED))
