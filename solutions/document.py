@@ -32,11 +32,15 @@ class Math:
 
 @dataclass
 class Table:
-    """A pandas DataFrame with a caption; floats formatted with `digits`."""
+    """A pandas DataFrame with a caption; floats formatted with `digits`
+    significant digits, or with `decimals` fixed decimals when given (a
+    column of errors in seconds then reads 2.86, 3.03, 12.00, not 2.86,
+    3.032, 12)."""
 
     frame: object
     caption: str
     digits: int = 4
+    decimals: int | None = None
     # LaTeX column format, e.g. "p{3cm}p{4cm}" so long text wraps; None: "l"s.
     column_format: str | None = None
 

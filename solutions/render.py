@@ -92,11 +92,20 @@ def _inline_latex(text):
     return "".join(out)
 
 
-def _formatted(frame, digits):
-    """Floats as %.{digits}g, missing values blank, text exactly as given.
+def _formatted(frame, digits, decimals=None):
+    """Floats as %.{digits}g (or %.{decimals}f), missing values blank, text
+    exactly as given.
 
     Text cells are never re-parsed as numbers, so a reference printed as
     "1.1828" stays "1.1828" in both formats.
+
+    Example:
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"MAE": [2.86, 3.0321, 12.0]})
+    >>> _formatted(frame, 4)["MAE"].tolist()
+    ['2.86', '3.032', '12']
+    >>> _formatted(frame, 4, decimals=2)["MAE"].tolist()
+    ['2.86', '3.03', '12.00']
     """
     import math
 
@@ -104,6 +113,8 @@ def _formatted(frame, digits):
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return ""
         if isinstance(value, float):
+            if decimals is not None:
+                return f"{value:.{decimals}f}"
             return f"{value:.{digits}g}"
         return value
 
@@ -124,7 +135,7 @@ def _markdown_block(block):
         return "$$\n" + body + "\n$$"
     if isinstance(block, Table):
         frame = block.frame.rename(columns=lambda c: markdown_cell(str(c)))
-        frame = _formatted(frame, block.digits)
+        frame = _formatted(frame, block.digits, block.decimals)
         frame = frame.map(lambda v: markdown_cell(v) if isinstance(v, str) else v)
         table = frame.to_markdown(index=False, disable_numparse=True)
         return f"*{block.caption}*\n\n{table}"
@@ -142,7 +153,7 @@ def _latex_block(block):
             return "\\begin{align*}\n" + body + "\n\\end{align*}"
         return "\\[\n" + body + "\n\\]"
     if isinstance(block, Table):
-        frame = _formatted(block.frame, block.digits)
+        frame = _formatted(block.frame, block.digits, block.decimals)
         frame.columns = [_inline_latex(str(c)) for c in frame.columns]
         for column in frame.columns:
             frame[column] = frame[column].map(

@@ -253,6 +253,7 @@ def _tables(results, networks, baselines, plain, counts, span):
         Table(
             steps,
             f"Test MAE (s) per step on the targets common to all steps ({_span(span)})",
+            decimals=2,
         )
     ]
     hours = sorted(counts, key=int)
@@ -274,7 +275,7 @@ def _tables(results, networks, baselines, plain, counts, span):
             if i
             else "Test MAE (s) by hour of the target, pooled over the steps that reach it"
         )
-        blocks.append(Table(pd.DataFrame({**first, **columns}), caption))
+        blocks.append(Table(pd.DataFrame({**first, **columns}), caption, decimals=2))
     return blocks
 
 

@@ -82,7 +82,9 @@ def forecast_vs_actual(times, actual, forecasts, path, title):
     axis.set_ylabel("travel time (s)")
     axis.set_title(title)
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    # Outside the axes: inside, it hid the highest points of the last days.
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                borderaxespad=0.0, markerscale=2)  # fmt: skip
     figure.autofmt_xdate()
     figure.tight_layout()
     save(figure, path)
