@@ -30,6 +30,26 @@ def test_tokenize_keeps_every_script(text, tokens):
     assert tokenize(text) == tokens
 
 
+def test_words_equal_nltks_regexp_tokenizer_on_every_chatterbot_language():
+    # The tokenizer compiles nltk's former pattern with `regex` directly
+    # (nltk adds a per-match timeout): the same tokens, combining marks of
+    # Hindi, Marathi, Tamil, Telugu, Bengali and Thai included.
+    from nltk.tokenize import RegexpTokenizer
+
+    from zoo.data.dialogs import chatterbot_languages, load_chatterbot
+    from zoo.data.text import _WORD_TOKENS
+
+    reference = RegexpTokenizer(_WORD_TOKENS.pattern)
+    texts = ["नमस्ते, आप कैसे हैं?", "สวัสดีครับ", "l'été don't 'quoted' it's"]
+    for language in chatterbot_languages():
+        pairs, _ = load_chatterbot(language)
+        texts += [side for pair in pairs[:40] for side in pair]
+    assert len(texts) > 1000
+    for text in map(normalize, texts):
+        assert tokenize(text, normalized=True) == reference.tokenize(text), text
+    assert tokenize("नमस्ते") == ["नमस्ते"]  # marks stay inside the word
+
+
 def test_character_level_marks_spaces():
     assert tokenize("Hi yo", "char") == ["h", "i", "\u2581", "y", "o"]
     assert detokenize(tokenize("Hi yo", "char"), "char") == "hi yo"
