@@ -37,7 +37,7 @@ def build_parser():
     Returns:
         OneLineParser.
     """
-    from zoo.runtime import BACKENDS
+    from zoo.runtime import add_backend_option
     from zoo.train.help_text import DefaultsFormatter
 
     parser = OneLineParser(
@@ -88,12 +88,7 @@ def build_parser():
         type=float,
         help="CTRL repetition penalty (default: the run's setting)",
     )
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        help="sets KERAS_BACKEND when it is not set already (default: "
-        "KERAS_BACKEND, else ~/.keras/keras.json)",
-    )
+    add_backend_option(parser)
     return parser
 
 

@@ -99,6 +99,28 @@ def apply_backend_flag(argv, prog="zoo"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def add_backend_option(parser):
+    """The `--backend` option of every command line (`apply_backend_flag`
+    reads it before Keras loads; argparse then shows and checks it).
+
+    Args:
+        parser: argparse.ArgumentParser.
+
+    Example:
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_backend_option(parser)
+    >>> parser.parse_args(["--backend", "torch"]).backend
+    'torch'
+    """
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="sets KERAS_BACKEND when it is not set already (default: "
+        "KERAS_BACKEND, else ~/.keras/keras.json)",
+    )
+
+
 def keep_jax_compilations(folder, environ=None):
     """Points JAX's persistent compilation cache at `folder`, keeping every program.
 

@@ -36,17 +36,15 @@ def _lengths(text):
 
 
 def parse_args(argv):
+    from zoo.runtime import add_backend_option
+
     parser = OneLineParser(
         prog="python -m zoo.bench",
         description="Benchmarks of keras-zoo on the current Keras backend.",
     )
     parser.add_argument("benchmark", choices=BENCHMARKS)
     parser.add_argument("--out", help="JSON file to write (a PNG is written beside it)")
-    parser.add_argument(
-        "--backend",
-        choices=("jax", "torch", "tensorflow"),
-        help="sets KERAS_BACKEND when it is not already set",
-    )
+    add_backend_option(parser)
     parser.add_argument(
         "--quick",
         action="store_true",

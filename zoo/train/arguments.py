@@ -13,7 +13,7 @@ def build_parser():
     Returns:
         OneLineParser.
     """
-    from zoo.runtime import BACKENDS
+    from zoo.runtime import add_backend_option
     from zoo.train.config import DISTRIBUTE, PRESETS, TrainConfig
     from zoo.train.help_text import DefaultsFormatter, preset_default, preset_help
     from zoo.train.names import (
@@ -202,12 +202,7 @@ def build_parser():
         "model-parallel: shard attention heads and LSTM gates over the local "
         "devices (JAX); see the README, Scaling out (default: one device)",
     )
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        help="sets KERAS_BACKEND when it is not set already (default: "
-        "KERAS_BACKEND, else ~/.keras/keras.json)",
-    )
+    add_backend_option(parser)
     return parser
 
 
