@@ -40,9 +40,9 @@ class Table:
     frame: object
     caption: str
     digits: int = 4
-    decimals: int | None = None
     # LaTeX column format, e.g. "p{3cm}p{4cm}" so long text wraps; None: "l"s.
     column_format: str | None = None
+    decimals: int | None = None
 
 
 @dataclass

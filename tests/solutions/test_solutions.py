@@ -186,7 +186,11 @@ def test_chatbot_checks_fail_on_a_wrong_kept_epoch_or_similarity(tmp_path):
 
     history = list(csv.DictReader(io.StringIO(FAKE_HISTORY)))
     good = {"lstm": {"metrics": fake_chatbot_metrics(), "history": history}}
-    assert chatbot.a3_b1(str(tmp_path), good, []).passed
+    section = chatbot.a3_b1(str(tmp_path), good, [])
+    assert section.passed
+    # The replies table wraps its long replies in fixed-width columns.
+    tex = render([section], {"backend_line": "b", "summary": "s"}, "tex")
+    assert "p{3.2cm}" in tex.split("Replies to the everyday prompts")[0]
     # The kept epoch is not the history's lowest val_loss.
     wrong_epoch = {"lstm": {"metrics": fake_chatbot_metrics(best_epoch=1),
                             "history": history}}  # fmt: skip
