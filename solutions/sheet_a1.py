@@ -17,7 +17,7 @@ CLAIMED_EXPONENTS = {"L": 2, "D": 1}
 TIMING_TOLERANCE = 0.5
 # Rounds of the timing: every shape once per round (see `interleaved_timings`).
 TIMING_ROUNDS = 5
-# Lengths timed: the L x L float32 matrix S takes 36 to 256 MB, more than the
+# Lengths timed: the L x L float32 matrix S takes 36 to 256 MiB, more than the
 # last-level cache of common CPUs, so the time per entry of S stays the same
 # across the range. A range that crosses the cache's size times the jump from
 # cached to uncached work too: L = 1024 to 4096 gave slopes of 2.5 to 2.6 in
@@ -289,7 +289,7 @@ def a1_1(
                 "slope of log time against log $L$ (log $D$); their median is "
                 "the measured exponent, so a change of the machine's load during "
                 "a round spoils one round, not the result. The lengths make the "
-                "$L \\times L$ matrix (36 MB and up) larger than a common CPU's "
+                "$L \\times L$ matrix (36 MiB and up) larger than a common CPU's "
                 "last-level cache throughout, so the time per entry does not jump "
                 "inside the range. A timing is not an "
                 "operation count: fixed costs, memory traffic and the softmax's own "

@@ -36,11 +36,12 @@ def factor(value):
     return "—" if value is None else f"{value:.2f}"
 
 
-def within(result, reference, factor):
-    """The measured crossover (or its bound) within `factor` of `reference`."""
+def within(result, reference, tolerance):
+    """The measured crossover (or its bound) within a factor `tolerance` of
+    `reference`."""
     if reference is None:
         return False
-    lo, hi = reference / factor, reference * factor
+    lo, hi = reference / tolerance, reference * tolerance
     value = result["measured"]
     if result["relation"] == "≤":
         return value >= lo
