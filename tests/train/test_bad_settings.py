@@ -265,3 +265,19 @@ def test_a_resume_that_runs_no_epoch_keeps_the_files_history(tmp_path):
     tracker = HistoryTracker(str(tmp_path), patience=3)
     tracker.on_train_end()
     assert tracker.best_index() == 1 and len(tracker.rows) == 2
+
+
+def test_the_quick_transformer_has_its_own_epochs_and_learning_rate():
+    from zoo.train.config import TrainConfig
+
+    def quick(model, **given):
+        config = TrainConfig(task="chatbot", model=model, preset="quick", **given)
+        return config.resolved()
+
+    assert (quick("lstm").epochs, quick("lstm").learning_rate) == (6, 5e-3)
+    transformer = quick("transformer")
+    assert (transformer.epochs, transformer.learning_rate) == (5, 1e-3)
+    assert quick("transformer-linear").learning_rate == 5e-3
+    # What the command line sets wins over the model's preset.
+    assert quick("transformer", learning_rate=2e-3, epochs=2).learning_rate == 2e-3
+    assert quick("transformer", learning_rate=2e-3, epochs=2).epochs == 2
