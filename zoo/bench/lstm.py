@@ -7,13 +7,12 @@ process, epochs alternating: samples per second and their ratio (PyTorch =
 the anchor).
 """
 
-import statistics
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from zoo.bench.runners import result_header, timed_rounds
+from zoo.bench.runners import median_seconds, result_header
 from zoo.models.forecasting import build_forecaster
 
 
@@ -82,15 +81,13 @@ def run(config):
     epoch of each gives its samples per second.
     """
     samples = config.batch * config.batches
-    rounds = timed_rounds(
-        [keras_epoch(config), torch_epoch(config)],
+    seconds = median_seconds(
+        {"ours": keras_epoch(config), "reference": torch_epoch(config)},
         config.repeats,
-        alternate=True,
         pause=0.5,  # the other library's worker threads go idle first
+        alternate=True,
     )
-    ours, reference = (
-        samples / statistics.median(row[column] for row in rounds) for column in (0, 1)
-    )
+    ours, reference = (samples / seconds[name] for name in ("ours", "reference"))
     return {
         **result_header(config),
         "keras_lstm_samples_per_second": round(ours, 1),
