@@ -74,7 +74,7 @@ def test_b3_passes_and_states_its_findings(runs, tmp_path):
     assert "Adam, learning rate 0.003" in md and "FusedLSTM" in md
     assert "(14–17 h)" in md
     assert "| 19     | 3 " in md  # 19:00 is reached by step 3 only
-    # Per-step and per-hour MAEs with two decimals each (not 2.86 beside 3.032).
+    # The per-hour MAEs with two decimals each (not 2.86 beside 3.032).
     hours = md.split("by hour of the target")[1].split("\n\n")[1]
     cells = [c.strip() for row in hours.splitlines()[2:] for c in row.split("|")[3:-1]]
     assert cells and all(re.fullmatch(r"\d+\.\d\d", c) for c in cells), cells

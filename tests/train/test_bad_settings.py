@@ -279,5 +279,5 @@ def test_the_quick_transformer_has_its_own_epochs_and_learning_rate():
     assert (transformer.epochs, transformer.learning_rate) == (5, 1e-3)
     assert quick("transformer-linear").learning_rate == 5e-3
     # What the command line sets wins over the model's preset.
-    assert quick("transformer", learning_rate=2e-3, epochs=2).learning_rate == 2e-3
-    assert quick("transformer", learning_rate=2e-3, epochs=2).epochs == 2
+    given = quick("transformer", learning_rate=2e-3, epochs=2)
+    assert (given.epochs, given.learning_rate) == (2, 2e-3)
