@@ -172,40 +172,7 @@ def test_broadcast_attention_masks_match_keras(shape):
     )
 
 
-HIGH_DIM = {
-    # id -> (query, value, attention_axes, Keras-layout attention mask shape)
-    "last-axis": (X4, Y4, (2,), (B, 3, 4, 5)),
-    "negative-axis": (X4, Y4, (-2,), (4, 5)),
-    "first-axis": (
-        RNG.normal(size=(B, 4, 3, D)).astype("float32"),
-        RNG.normal(size=(B, 5, 3, D)).astype("float32"),
-        (1,),
-        (B, 3, 2, 4, 5),
-    ),
-    "two-axes": (
-        X4,
-        RNG.normal(size=(B, 2, 5, D)).astype("float32"),
-        (1, 2),
-        (B, 3, 4, 2, 5),
-    ),
-    "rank-5": (
-        RNG.normal(size=(B, 2, 3, 4, D)).astype("float32"),
-        RNG.normal(size=(B, 2, 3, 2, D)).astype("float32"),
-        (3,),
-        (B, 2, 3, 4, 2),
-    ),
-}
-
-
-@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
-@pytest.mark.parametrize("case", HIGH_DIM)
-def test_attention_axes_match_keras(case, masked):
-    query, value, axes, mask_shape = HIGH_DIM[case]
-    reference, ours = twin_layers(
-        query, value, num_heads=2, key_dim=4, attention_axes=axes, use_gate=True
-    )
-    kwargs = {"attention_mask": random_mask(mask_shape)} if masked else {}
-    assert_both_paths_match_keras(reference, ours, query, value, **kwargs)
+# attention_axes against an explicit reference: test_attention_axes.py.
 
 
 def test_attention_axes_padding_masks_equal_the_merged_mask():
