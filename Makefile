@@ -10,7 +10,7 @@ VARIANT := $(shell nvidia-smi -L 2>/dev/null | grep -q GPU && echo gpu || echo c
 STAMP := $(VENV)/.installed-$(VARIANT)
 BACKEND ?= jax
 
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: run report test venv lint bench clean
 

@@ -57,6 +57,7 @@ def main(argv=None):
     try:
         from solutions.document import checks_summary
         from solutions.report import build_sections, select, write
+        from zoo.io import check_writable
 
         formats = parse_formats(args.formats)
         wanted = select(args.only)
@@ -67,13 +68,11 @@ def main(argv=None):
             if train(["--out", os.path.join(args.runs, f"suite-{_stamp()}")]) != 0:
                 raise ZooError("--train-quick: the training suite failed (see above)")
         try:
-            os.makedirs(os.path.join(args.out, "figures"), exist_ok=True)
-            probe = os.path.join(args.out, ".write-test")
-            open(probe, "w").close()
-            os.remove(probe)
+            check_writable(os.path.join(args.out, "figures", "probe"))
         except OSError as error:
             raise ZooError(
-                f"--out: cannot write to {args.out!r} ({error.strerror})"
+                f"--out: cannot write to {args.out!r} ({error.strerror}); "
+                "pass a folder you can write to"
             ) from None
         sections, meta = build_sections(wanted, args.runs, args.out, args.bench)
         written = write(sections, meta, args.out, formats)

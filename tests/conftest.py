@@ -8,7 +8,7 @@ import tempfile
 
 from zoo.runtime import keep_jax_compilations  # imports no backend
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _share_jax_compilations():

@@ -43,6 +43,28 @@ def atomic_path(path):
             os.unlink(tmp)
 
 
+def check_writable(path):
+    """Raises OSError unless a file can be written at `path` (checked before
+    a long job, so that it fails at once rather than at its end).
+
+    Creates the missing folders, as `atomic_path` would; writes nothing else.
+
+    Args:
+        path: str or path-like. The file to be written later.
+
+    Example:
+    >>> check_writable("/proc/x.json")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: [Errno 2] No such file or directory: '/proc/.probe-...'
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    os.makedirs(folder, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
+    os.close(fd)
+    os.unlink(probe)
+
+
 def write_text(path, text):
     """Atomically writes `text` (UTF-8) to `path`.
 

@@ -96,7 +96,49 @@ def apply_backend_flag(argv, prog="zoo"):
             file=sys.stderr,
         )
         raise SystemExit(2)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's errors reach the user as Python exceptions, which every
+    # CLI prints in one line; its C++ log adds only noise, such as oneDNN's
+    # "supports DT_BOOL only on platforms with AVX-512" error line on
+    # AVX-512 CPUs at the first boolean op (level 2 lets ERROR through).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from zoo import quiet_startup
+
+    quiet_startup.install()  # TensorFlow's start-up lines, whoever imports it
+
+
+def set_random_seed(seed):
+    """`keras.utils.set_random_seed`, without importing TensorFlow under JAX or torch.
+
+    Keras' function seeds Python, numpy, Keras' global seed generator, torch
+    on the torch backend, and TensorFlow whenever TensorFlow is installed:
+    it imports TensorFlow (3 s, and its start-up lines) in a JAX or torch
+    process that never uses it. Here TensorFlow is seeded only when it is the
+    backend or already imported; everything else is seeded as Keras does.
+
+    Args:
+        seed: int.
+
+    Example:
+    >>> import random, sys
+    >>> set_random_seed(7); first = random.random()
+    >>> set_random_seed(7); random.random() == first
+    True
+    """
+    import sys
+
+    import keras
+
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    # A None entry makes `import tensorflow` raise ImportError (the import
+    # system's documented way to block a module), which Keras reads as "not
+    # installed"; the entry is removed at once.
+    sys.modules["tensorflow"] = None
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        del sys.modules["tensorflow"]
 
 
 def add_backend_option(parser):

@@ -184,8 +184,9 @@ def decisive_seq2seq(name, vocab, eos_bias=None):
     import keras
 
     from zoo.models.seq2seq import build_seq2seq
+    from zoo.runtime import set_random_seed
 
-    keras.utils.set_random_seed(0)
+    set_random_seed(0)
     model = build_seq2seq(name, vocab, 8, num_heads=2, num_layers=1)
     logits = model.get_layer("logits")
     logits.kernel.assign(logits.kernel * 8.0)

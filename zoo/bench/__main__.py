@@ -204,7 +204,16 @@ def run_benchmark(args):
     config = builders[args.benchmark](args)
     import importlib
 
-    from zoo.io import write_json
+    from zoo.io import check_writable, write_json
+
+    if args.out:
+        try:
+            check_writable(args.out)  # before minutes of benchmarking
+        except OSError as error:
+            raise ZooError(
+                f"--out: cannot write {args.out!r} ({error.strerror}); "
+                "pass a writable path"
+            ) from None
     from zoo.runtime import describe
 
     bench = importlib.import_module(f"zoo.bench.{args.benchmark}")

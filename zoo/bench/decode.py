@@ -26,6 +26,7 @@ from zoo.bench.runners import result_header, state_bytes, timed_rounds
 from zoo.data.text import SOS_ID
 from zoo.decoding import _initial_state, greedy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
+from zoo.runtime import set_random_seed
 
 
 @dataclass
@@ -147,7 +148,7 @@ def run(config):
     sources = sources.astype("int32")
     models = {}
     for name in config.models:
-        keras.utils.set_random_seed(0)
+        set_random_seed(0)
         model = build_seq2seq(
             name, config.vocab, config.units, num_heads=4, num_layers=2
         )

@@ -37,7 +37,7 @@ from zoo.run_dir import (
     remove_shadow,
     shadow_directory,
 )
-from zoo.runtime import library_versions, list_devices
+from zoo.runtime import library_versions, list_devices, set_random_seed
 from zoo.train import cluster as cluster_module
 from zoo.train import ddp, figures
 from zoo.train.callbacks import HistoryTracker, SetEpoch
@@ -222,7 +222,7 @@ def _check(config, workdir, resume):
 def _prepare(run):
     """Seeds, devices, data, the compiled model and the batches; writes nothing."""
     config, task = run.config, run.task
-    keras.utils.set_random_seed(config.seed)
+    set_random_seed(config.seed)  # Keras' own imports TensorFlow everywhere
     run.data = task.prepare(config)
     run.replicas = _distribute(run)
     check_fits(task, config, run.data)
