@@ -184,7 +184,7 @@ def a3_b1(out_dir, runs, read_errors, comparison=None, comparison_source=None):
         if prompts is not None:
             width = 11.0 / max(1, len(prompts.columns) - 1)
             evidence.append(Table(prompts, "Replies to the everyday prompts "
-                                "(datasets/dialogs/everyday_prompts.txt)", column_format=
+                                "(zoo/datasets/dialogs/everyday_prompts.txt)", column_format=
                                 "p{3.2cm}" + f"p{{{width:.1f}cm}}" * (len(prompts.columns) - 1)))  # fmt: skip
         for model in tables.ordered(runs):
             checks += _kept_epoch_checks(model, runs[model])

@@ -440,7 +440,12 @@ def a1_4(out_dir, bench_dir):
                 f"$L \\gtrsim M \\approx D^2$; $L^* = {predicted_crossover(w):.0f}$ "
                 "at the benchmark's widths by the flop count."
             )],
-            evidence=[Text("**No attention benchmark found**: run `make bench`.")],
+            evidence=[Text(
+                f"**No attention benchmark found** in `{bench_dir}`: run "
+                "`python -m zoo.bench attention --out DIR/attention-jax.json` "
+                "(any backend) and pass `--bench DIR` (in a checkout, "
+                "`make bench` fills the default `reports/bench`)."
+            )],
         )  # fmt: skip
     results = analyse(bench)
     w = widths(next(iter(bench.values()))["config"])

@@ -4,7 +4,7 @@ Every reader returns a `pandas.DataFrame` with columns `time` (datetime64),
 `series` (str) and `value` (float64, NaN = missing), sorted by series and
 time. Supported inputs:
 
-- the embedded default, `datasets/traffic/sunnyside_travel_times.parquet`
+- the embedded default, `zoo/datasets/traffic/sunnyside_travel_times.parquet`
   (Oregon DOT, hourly travel times in seconds, six road segments);
 - any CSV or parquet file in long format (one row per series and time), with
   columns picked by name or detected;
@@ -23,15 +23,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from zoo.data.embedded import embedded_file
 from zoo.data.hdf5 import first_line, read_h5
 from zoo.errors import ZooError
 
-EMBEDDED_PATH = (
-    pathlib.Path(__file__).resolve().parents[2]
-    / "datasets"
-    / "traffic"
-    / "sunnyside_travel_times.parquet"
-)
+EMBEDDED_NAME = ("traffic", "sunnyside_travel_times.parquet")  # in zoo/datasets/
 _TIME_NAMES = ("time", "timestamp", "datetime", "date", "ts")
 _VALUE_NAMES = ("travel_time", "travel_time_seconds", "value", "speed", "tt")
 _SERIES_NAMES = ("series", "id", "segment", "segment_id", "sensor", "sensor_id", "road")
@@ -220,13 +216,8 @@ def load_travel_times(
         from zoo.data.synthetic import synthetic_travel_times
 
         return _finish(synthetic_travel_times(), series)
-    path = pathlib.Path(path) if path is not None else EMBEDDED_PATH
+    path = pathlib.Path(path) if path is not None else embedded_file(*EMBEDDED_NAME)
     if not path.is_file():
-        if path == EMBEDDED_PATH:
-            raise ZooError(
-                f"embedded data missing at {path}; run from a checkout of keras-zoo "
-                "(pip install -e .) or pass --data FILE"
-            )
         raise ZooError(f"--data: no such file {str(path)!r}; pass an existing file")
     table = _read_table(path)
     if path.suffix.lower() in _H5_SUFFIXES:

@@ -117,7 +117,7 @@ class TrainConfig:
     # n-gram blocking (0: off) and a repetition penalty (1.0: off) (preset).
     no_repeat_ngram: int | None = None
     repetition_penalty: float | None = None
-    prompts: str | None = None  # None: datasets/dialogs/everyday_prompts.txt
+    prompts: str | None = None  # None: zoo/datasets/dialogs/everyday_prompts.txt
     # -- filled in by the engine ----------------------------------------------
     environment: dict = field(default_factory=dict)
 

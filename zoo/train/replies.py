@@ -11,19 +11,17 @@ True
 False
 """
 
-import os
 
 import keras
 import numpy as np
 
 from zoo import metrics
+from zoo.data.embedded import embedded_file
 from zoo.decoding import greedy
 from zoo.errors import ZooError
 from zoo.models.seq2seq import generator_for
 
-PROMPTS_PATH = os.path.join(
-    os.path.dirname(__file__), "..", "..", "datasets", "dialogs", "everyday_prompts.txt"
-)
+PROMPTS_NAME = ("dialogs", "everyday_prompts.txt")  # in zoo/datasets/
 # A reply is degenerate when one token comes this many times in a row.
 DEGENERATE_RUN = 3
 
@@ -110,7 +108,7 @@ def read_prompts(path=None):
         ZooError: the file is missing, not UTF-8 text, or holds no prompt.
     """
     shown = path or "the shipped prompts"
-    path = path or PROMPTS_PATH
+    path = path or str(embedded_file(*PROMPTS_NAME))
     try:
         with open(path, encoding="utf-8", errors="strict") as handle:
             text = handle.read()
