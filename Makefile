@@ -12,7 +12,7 @@ BACKEND ?= jax
 
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: run report test venv lint bench clean
+.PHONY: run report test venv lint bench gpu-check clean
 
 venv: $(STAMP)
 
@@ -49,6 +49,12 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	$(PY) tests/matrix.py
+
+# On a machine with an NVIDIA GPU: CUDA builds, the layer and decoding tests
+# and two benchmarks per backend on the GPU, then make run; a summary in
+# runs/gpu-check/gpu-check.md.
+gpu-check:
+	scripts/gpu-check
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
