@@ -11,7 +11,6 @@ True
 False
 """
 
-
 import keras
 import numpy as np
 
