@@ -178,6 +178,31 @@ def a3_b1(out_dir, runs, read_errors, comparison=None, comparison_source=None):
                 4,
             ),  # fmt: skip
         ]
+        relevance = tables.relevance_table(runs)
+        if relevance is not None:
+            evidence += [
+                Text(
+                    "**Generic replies.** A model trained by maximum likelihood "
+                    "on chit-chat learns that a few openings (\"i don't "
+                    "know.\", \"yeah\", \"i am doing well\") are likely after "
+                    "almost any input; greedy decoding then picks them whatever "
+                    "was said, and overlap metrics barely notice. Three "
+                    "measures show it: distinct-1 and distinct-2 (distinct "
+                    "words and word pairs over all words and pairs of the test "
+                    "replies; Li et al., 2016), the generic rate (the share of "
+                    "the test split answered by the single most frequent "
+                    "reply), and the rubric (`zoo/datasets/dialogs/rubric.yaml`, "
+                    "version 1): everyday prompts, each with the forms of reply "
+                    "a person takes as an answer (a name to \"what's your "
+                    "name?\", a yes or no to a yes/no question); of the replies "
+                    "people gave to those prompts in the chitchat corpus, it "
+                    "accepts 84%. Retrieval, which answers with the reply of "
+                    "the nearest training input, is the bar a generator must "
+                    "clear."
+                ),
+                Table(relevance, "What a person notices: diversity of the test "
+                      "replies and everyday prompts answered on topic"),
+            ]  # fmt: skip
         evidence += tables.epoch_figures(runs, out_dir)
         evidence += tables.attention_figures(runs, out_dir)
         prompts = tables.prompts_table(runs)

@@ -11,6 +11,7 @@ from solutions import figures
 from solutions.document import Figure
 from zoo import metrics
 from zoo.train.chatbot_task import SHEET_REFERENCE
+from zoo.train.compare import LOWER_IS_BETTER, RELEVANCE_LABELS
 
 ORDER = ("lstm", "lstm-attention", "transformer", "transformer-linear")
 BASELINES = ("most-frequent", "retrieval")
@@ -49,6 +50,16 @@ def train_vs_sheet(runs):
     return pd.DataFrame(rows + SHEET)
 
 
+def quantity_label(split, metric):
+    """A compared quantity as the tables name it ("val loss", "test
+    Jaccard", "test d-2", "rubric on topic")."""
+    if metric == "loss":
+        return "val loss"
+    if metric in RELEVANCE_LABELS:
+        return RELEVANCE_LABELS[metric]
+    return f"{split} {SIMILARITIES[metric]}"
+
+
 def held_out(runs):
     """Validation-sample and test similarities, test loss, with the baselines."""
     rows, first = [], runs[ordered(runs)[0]]["metrics"]
@@ -64,6 +75,28 @@ def held_out(runs):
         row["test BLEU"] = f"{result['bleu']:.4f}" if "bleu" in result else ""
         row["test loss"] = f"{result['loss']:.3f}" if "loss" in result else ""
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def relevance_table(runs):
+    """What a person notices, per model and baseline: distinct-1/2 and the
+    generic rate of the test replies, the rubric's prompts answered on
+    topic; None when no run measured them (runs older than the rubric)."""
+    names = [m for m in ordered(runs) if "rubric" in runs[m]["metrics"]]
+    if not names:
+        return None
+    first = runs[names[0]]["metrics"]
+    rows = []
+    for name in [*names, *BASELINES]:
+        metrics_json = runs[name]["metrics"] if name in runs else first
+        result = metrics_json["results"][name]
+        rows.append({
+            "model": name,
+            "distinct-1": f"{result['distinct_1']:.3f}",
+            "distinct-2": f"{result['distinct_2']:.3f}",
+            "generic rate": f"{result['generic_rate']:.3f}",
+            "on topic": f"{result['on_topic']} of {metrics_json['rubric']['prompts']}",
+        })  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -87,7 +120,9 @@ def seeds_table(comparison, baselines=False):
     for (split, metric), by_model in cells.items():
         if baselines and metric == "loss":
             continue
-        label = "val loss" if metric == "loss" else f"{split} {SIMILARITIES[metric]}"
+        label = quantity_label(split, metric)
+        if metric in LOWER_IS_BETTER and metric != "loss":
+            label += " (lower is better)"
         row = {"quantity": label, **{m: by_model.get(m, "") for m in models}}
         if not baselines:
             row["attention > LSTM"] = claims.get((split, metric), "")
@@ -99,8 +134,7 @@ def claims_text(comparison):
     """Which of the sheet's claims hold, from the verdicts."""
     groups = {}
     for claim in comparison["claims"]:
-        name = "val loss" if claim["metric"] == "loss" else (
-            f"{claim['split']} {SIMILARITIES[claim['metric']]}")  # fmt: skip
+        name = quantity_label(claim["split"], claim["metric"])
         groups.setdefault(claim["verdict"], []).append(name)
     seeds = ", ".join(str(s) for s in comparison["seeds"])
     parts = [f"Over seeds {seeds}, the LSTM decoder with attention beats the plain LSTM "

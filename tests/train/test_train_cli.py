@@ -4,6 +4,7 @@ cross-backend loading, data-parallel, and bad input."""
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -279,10 +280,32 @@ def test_default_suite_prints_a_table(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(config_module.PRESETS, "quick", tiny)
     tiny_chat = {**tiny, "max_train_pairs": 256}  # of the embedded chitchat
     monkeypatch.setitem(config_module.TASK_PRESETS["chatbot"], "quick", tiny_chat)
-    assert main(["--out", str(tmp_path / "suite")]) == 0
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("do you have any pets?\nthanks for the chat!\n")
+    argv = ["--out", str(tmp_path / "suite"), "--prompts", str(prompts)]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert "persistence MAE" in out and "gru" in out and "lstm" in out
     # The chatbot's table: the model, the baselines, the sheet's rows.
     assert "train DL" in out and "retrieval" in out and "sheet LSTM" in out
-    assert "Everyday prompts" in out and "distinct replies of 21" in out
+    # The suite passed --prompts on to the chatbot.
+    assert "Everyday prompts" in out and "distinct replies of 2" in out
+    assert "> thanks for the chat!" in out and "> hi!" not in out
+    # The relevance table: the model and both baselines on the rubric.
+    assert "distinct-2" in out and re.search(r"retrieval .* \d+/48", out), out
     assert (tmp_path / "suite" / "results.csv").is_file()
+
+
+@pytest.mark.parametrize("argv", [["--epochs", "3"], ["--model", "gru"],
+                                  ["--num-layers", "3"]])  # fmt: skip
+def test_the_default_suite_refuses_what_it_cannot_pass_on(argv, capsys, monkeypatch):
+    from zoo.train import __main__ as cli
+
+    def no_suite(args):  # a missed refusal fails at once, not after minutes
+        raise AssertionError("the suite ran")
+
+    monkeypatch.setattr(cli, "run_suite", no_suite)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{argv[0]}: the default suite (no TASK)" in err
+    assert "takes only --seed, --prompts and --out" in err and "\n" == err[-1]

@@ -84,8 +84,10 @@ def run_suite(args):
     results = []
     for task_name, task in TASKS.items():
         for model in task.default_suite:
+            # The suite's own settings (arguments.SUITE_SETTINGS).
+            passed = {"prompts": args.prompts} if task_name == "chatbot" else {}
             config = TrainConfig(
-                task=task_name, model=model, preset="quick", seed=args.seed
+                task=task_name, model=model, preset="quick", seed=args.seed, **passed
             )
             out = os.path.join(suite_dir, f"{task_name}-{model}")
             print(f"\n== {task_name} / {model} -> {out}", flush=True)

@@ -227,11 +227,31 @@ ONLY_FOR = {
 }  # fmt: skip
 
 
+# The settings the default suite (no TASK) passes on to its runs; it runs
+# every other setting at each model's quick preset (--preset is read as
+# quick, as its help says: its default, full, cannot be told from unset).
+SUITE_SETTINGS = ("seed", "prompts", "preset")
+
+
 def check_settings(args, parser):
     """Every setting's type and range, before any work (TrainConfig.validate);
-    options of the other task are refused rather than ignored."""
+    options of the other task, or that the default suite cannot pass on, are
+    refused rather than ignored."""
     from zoo.train.config import TrainConfig, flag
 
+    if args.task is None:
+        given = [
+            flag(n)
+            for n in settings()
+            if n not in SUITE_SETTINGS and getattr(args, n) != parser.get_default(n)
+        ]
+        if given:
+            raise ZooError(
+                f"{', '.join(given)}: the default suite (no TASK) trains every "
+                "model at its quick preset and takes only --seed, --prompts and "
+                f"--out; pass a TASK to set {'them' if len(given) > 1 else 'it'} "
+                f"(e.g. python -m zoo.train chatbot {given[0]} ...)"
+            )
     for task, names in ONLY_FOR.items():
         if args.task in (None, task):
             continue

@@ -10,12 +10,13 @@ import numpy as np
 from zoo import metrics
 from zoo.data.dialog_pairs import DialogPairs, prepare_pairs
 from zoo.data.dialogs import load_dialogs
-from zoo.data.text import LEVELS, SOS_ID, detokenize
+from zoo.data.text import LEVELS, SOS_ID, detokenize, tokenize
 from zoo.errors import ZooError
 from zoo.io import write_json, write_text
 from zoo.layers.seq2seq_attention import SCORES
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.models.seq2seq.baselines import baseline_replies
+from zoo.relevance import Rubric, reply_measures
 from zoo.run_dir import VOCAB, decoding_options, filter_settings
 from zoo.train import figures
 from zoo.train.replies import (
@@ -47,6 +48,7 @@ class ChatData:
     max_len: int  # encoder/decoder length: max tokens + EOS
     prompts: list  # the everyday prompts every run answers
     sample_rows: dict  # split -> rows of the fixed per-epoch sample
+    rubric: Rubric  # everyday prompts with the forms of an on-topic reply
 
 
 def _prepared_pairs(config, max_tokens, min_count):
@@ -138,7 +140,7 @@ class ChatbotTask:
             split: _sample_rows(len(prepared.splits[split]), config.seed, split)
             for split in ("train", "val")
         }
-        return ChatData(prepared, max_tokens + 1, prompts, rows)
+        return ChatData(prepared, max_tokens + 1, prompts, rows, Rubric.load())
 
     def write_artifacts(self, data, run_dir):
         """Files fixed at preparation, written beside config.json."""
@@ -204,6 +206,7 @@ class ChatbotTask:
             "val_loss": round(val_loss, 4),
         }
         report.update(metrics.similarity_report(references, replies))
+        report.update(reply_measures(replies))
         splits = {config.model: {"test": {k: report[k] for k in metrics.SIMILARITIES}}}
         inputs = {"test": [question for question, _ in test]}
         expected = {"test": references}
@@ -222,9 +225,17 @@ class ChatbotTask:
             inputs[split] = [data.pairs.splits[split][row][0] for row in rows]
             expected[split] = sample_refs
         results = {config.model: report}
+        level = vocab.level
+        rubric_replies = {
+            config.model: self._answer(model, data, options, data.rubric.prompts)
+        }
         # The baselines are fitted once on the training split, then answer
-        # every split's inputs.
-        answers = baseline_replies(data.pairs.splits["train"], inputs)
+        # every split's inputs and the rubric's prompts.
+        rubric_inputs = [tokenize(p, level) for p in data.rubric.prompts]
+        answers = baseline_replies(
+            data.pairs.splits["train"], {**inputs, "rubric": rubric_inputs}
+        )
+        rubric_replies.update(answers.pop("rubric"))
         for split, by_name in answers.items():
             for name, baseline in by_name.items():
                 splits.setdefault(name, {})[split] = _rounded(
@@ -232,8 +243,14 @@ class ChatbotTask:
                 )
                 if split == "test":
                     results[name] = metrics.similarity_report(expected[split], baseline)
+                    results[name].update(reply_measures(baseline))
+        rubric = {}
+        for name, replies_of in rubric_replies.items():
+            texts = [detokenize(r, level) for r in replies_of]
+            score = data.rubric.score(texts)
+            results[name]["on_topic"] = score["on_topic"]
+            rubric[name] = {"by_topic": score["by_topic"], "replies": texts}
         prompts = self._answer_prompts(model, data, options)
-        level = vocab.level
         samples = [
             {
                 "input": detokenize(question, level),
@@ -247,7 +264,8 @@ class ChatbotTask:
         write_json(
             os.path.join(run_dir, "samples.json"),
             {"decoding": {"method": "greedy", **options}, "test": samples,
-             "prompts": prompts["replies"]},
+             "prompts": prompts["replies"],
+             "rubric": {"prompts": data.rubric.prompts, **rubric}},
         )  # fmt: skip
         self._figures(model, data, config, run_dir, encoder, replies)
         return {
@@ -267,15 +285,25 @@ class ChatbotTask:
             "samples": samples,
             "prompts": prompts["replies"],
             "prompt_report": prompts["report"],
+            "rubric": {
+                "version": data.rubric.version,
+                "prompts": len(data.rubric.prompts),
+                "by_topic": {name: r["by_topic"] for name, r in rubric.items()},
+            },
         }
+
+    def _answer(self, model, data, options, prompts):
+        """The model's greedy replies (token lists) to `prompts` (str)."""
+        vocab = data.pairs.vocab
+        encoder = np.zeros((len(prompts), data.max_len), "int32")
+        for row, prompt in enumerate(prompts):
+            ids = vocab.encode(prompt)[: data.max_len]
+            encoder[row, : len(ids)] = ids
+        return decode_replies(model, encoder, vocab, data.max_len, options)
 
     def _answer_prompts(self, model, data, options):
         vocab = data.pairs.vocab
-        encoder = np.zeros((len(data.prompts), data.max_len), "int32")
-        for row, prompt in enumerate(data.prompts):
-            ids = vocab.encode(prompt)[: data.max_len]
-            encoder[row, : len(ids)] = ids
-        replies = decode_replies(model, encoder, vocab, data.max_len, options)
+        replies = self._answer(model, data, options, data.prompts)
         return {
             "replies": [
                 {"prompt": prompt, "reply": detokenize(reply, vocab.level)}
@@ -339,6 +367,31 @@ class ChatbotTask:
 
 
 SIMILARITY_LABELS = {"jaccard": "J", "cosine": "cos", "damerau_levenshtein": "DL"}
+
+
+def relevance_rows(metrics_json):
+    """The model's and the baselines' relevance measures (the summary's
+    second table): distinct-1/2 and the generic rate of the test replies,
+    and the rubric prompts answered on topic, with the validation loss.
+
+    Args:
+        metrics_json: dict, a chatbot run's metrics.json.
+
+    Returns:
+        list of dicts, the model first.
+    """
+    prompts = metrics_json["rubric"]["prompts"]
+    return [
+        {
+            "model": name,
+            "val loss": result.get("val_loss"),
+            "distinct-1": result["distinct_1"],
+            "distinct-2": result["distinct_2"],
+            "generic": result["generic_rate"],
+            "on topic": f"{result['on_topic']}/{prompts}",
+        }
+        for name, result in metrics_json["results"].items()
+    ]
 
 
 def sheet_rows():

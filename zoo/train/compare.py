@@ -18,16 +18,30 @@ import numpy as np
 from zoo.train.chatbot_task import SIMILARITY_LABELS, SPLITS
 
 CLAIM = ("lstm-attention", "lstm")  # (challenger, reference) of sheet A3
-# (split, key) of every compared quantity; similarities are higher-better.
-QUANTITIES = [("val", "loss")] + [
-    (split, key) for split in SPLITS for key in SIMILARITY_LABELS
-]
+# What a person notices (zoo.relevance): test replies and the rubric.
+RELEVANCE_LABELS = {
+    "distinct_1": "test d-1",
+    "distinct_2": "test d-2",
+    "generic_rate": "test generic",
+    "on_topic": "rubric on topic",
+}
+# (split, key) of every compared quantity; all but these are higher-better.
+LOWER_IS_BETTER = ("loss", "generic_rate")
+QUANTITIES = (
+    [("val", "loss")]
+    + [(split, key) for split in SPLITS for key in SIMILARITY_LABELS]
+    + [("test", key) for key in RELEVANCE_LABELS if key != "on_topic"]
+    + [("rubric", "on_topic")]
+)
 
 
 def _values(metrics_json, name, split, key):
-    """One quantity of one model (or baseline) in one run's metrics.json."""
+    """One quantity of one model (or baseline) in one run's metrics.json
+    (None for a relevance measure of a run older than them)."""
     if key == "loss":
         return metrics_json["results"][name].get("val_loss")
+    if key in RELEVANCE_LABELS:
+        return metrics_json["results"][name].get(key)
     return metrics_json["splits"][name][split][key]
 
 
@@ -83,7 +97,8 @@ def compare(runs):
                 if key == "loss" and name != model:
                     continue  # baselines have no loss
                 value = _values(metrics_json, name, split, key)
-                collected.setdefault((name, split, key), []).append(value)
+                if value is not None:
+                    collected.setdefault((name, split, key), []).append(value)
     rows = []
     for (name, split, key), values in collected.items():
         mean, std = mean_std(values)
@@ -94,10 +109,12 @@ def compare(runs):
     challenger, reference = CLAIM
     if challenger in trained and reference in trained:
         for split, key in QUANTITIES:
-            a = collected[(challenger, split, key)]
-            b = collected[(reference, split, key)]
+            a = collected.get((challenger, split, key))
+            b = collected.get((reference, split, key))
+            if not a or not b:
+                continue
             claims.append({"split": split, "metric": key,
-                           "verdict": verdict(a, b, key != "loss"),
+                           "verdict": verdict(a, b, key not in LOWER_IS_BETTER),
                            challenger: [round(v, 6) for v in mean_std(a)],
                            reference: [round(v, 6) for v in mean_std(b)]})  # fmt: skip
     return {"seeds": seeds, "models": trained + baselines, "rows": rows,
@@ -110,9 +127,14 @@ def comparison_frame(comparison):
 
     table = {}
     for row in comparison["rows"]:
-        label = "val loss" if row["metric"] == "loss" else (
-            f"{row['split']} {SIMILARITY_LABELS[row['metric']]}")  # fmt: skip
-        digits = 3 if row["metric"] == "loss" else 4
+        metric = row["metric"]
+        if metric == "loss":
+            label = "val loss"
+        elif metric in RELEVANCE_LABELS:
+            label = RELEVANCE_LABELS[metric]
+        else:
+            label = f"{row['split']} {SIMILARITY_LABELS[metric]}"
+        digits = {"loss": 3, "on_topic": 1}.get(metric, 4)
         table.setdefault(row["model"], {"model": row["model"]})[label] = (
             f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}"
         )

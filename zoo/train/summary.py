@@ -16,6 +16,12 @@ CHATBOT_CAPTION = (
     "training reply, and the reply of the nearest training input (TF-IDF); "
     "the sheet's rows are its TRAINING numbers on another corpus"
 )
+RELEVANCE_CAPTION = (
+    "\nchatbot: what a person notices: distinct-1 and distinct-2 (distinct "
+    "words and word pairs over all, test replies), generic (share of the test "
+    "split answered by the single most frequent reply) and on topic (everyday "
+    "prompts of the rubric answered in a form a person would accept)"
+)
 
 
 def _rows(task_name, result):
@@ -82,6 +88,25 @@ def chatbot_table(results):
     return pd.DataFrame(rows)
 
 
+def relevance_table(results):
+    """Each model's and the baselines' (once) relevance measures."""
+    from zoo.train.chatbot_task import relevance_rows
+
+    rows = {}
+    for result in results:
+        for row in relevance_rows(result):
+            rows.setdefault(row["model"], row)
+    return pd.DataFrame(list(rows.values()))
+
+
+def print_relevance(results):
+    """The relevance table of chatbot runs (skipped for runs without it)."""
+    results = [r for r in results if "rubric" in r]
+    if results:
+        print(RELEVANCE_CAPTION)
+        print("\n" + relevance_table(results).to_string(index=False, na_rep=""))
+
+
 def print_suite(results, suite_dir):
     """The default suite's tables (one per task), then the chatbots' replies.
 
@@ -108,6 +133,7 @@ def print_suite(results, suite_dir):
         tables.append(table.assign(task=task_name))
     chats = [r for name, r in results if name == "chatbot"]
     if chats:
+        print_relevance(chats)
         print("\nSample replies (test split):")
         for result in chats:
             print_samples(result["model"], result)
@@ -120,6 +146,7 @@ def print_run(task_name, result):
     if task_name == "chatbot":
         print(CHATBOT_CAPTION)
         print("\n" + chatbot_table([result]).to_string(index=False, na_rep=""))
+        print_relevance([result])
         print("\nSample replies (test split):")
         print_samples(result["model"], result)
         print_prompts([result])
