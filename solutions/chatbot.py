@@ -196,7 +196,7 @@ def a3_b1(out_dir, runs, read_errors, comparison=None, comparison_source=None):
                     "a person takes as an answer (a name to \"what's your "
                     "name?\", a yes or no to a yes/no question); of the replies "
                     "people gave to those prompts in the chitchat corpus, it "
-                    "accepts 84%. Retrieval, which answers with the reply of "
+                    "accepts 82%. Retrieval, which answers with the reply of "
                     "the nearest training input, is the bar a generator must "
                     "clear."
                 ),

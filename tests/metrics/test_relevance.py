@@ -52,6 +52,9 @@ def test_the_rubric_covers_everyday_topics():
         ("thanks for the chat!", "i am from a lot of the best", False),
         ("thanks for the chat!", "i am doing well, how are you?", False),
         ("hi!", "yeah", False),
+        ("do you have any pets?", "i am from south carolina", False),
+        ("where are you from?", "yeah", False),
+        ("it's raining again.", "yeah", False),
         ("how's it going?", "i don't know.", False),
         ("what's your favorite food?", "", False),
         # and answers a person would take
@@ -92,7 +95,7 @@ def test_a_broken_rubric_is_one_clear_error(tmp_path):
 def test_people_in_the_corpus_answer_on_topic_by_the_rubric():
     """The rubric's forms come from how people answer: of the replies people
     gave in the chitchat corpus to its prompts (a turn ending with the
-    prompt, at most 40 per prompt), version 1 accepts 264 of 315 (84%); the
+    prompt, at most 40 per prompt), version 1 accepts 257 of 315 (82%); the
     rest mostly change the subject ("are you an incoming freshman?")."""
     from zoo.data.dialogs import load_chitchat
 
