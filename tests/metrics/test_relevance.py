@@ -92,6 +92,7 @@ def test_a_broken_rubric_is_one_clear_error(tmp_path):
         Rubric.load(path)
 
 
+@pytest.mark.jax_only  # plain Python: one lane is enough
 def test_people_in_the_corpus_answer_on_topic_by_the_rubric():
     """The rubric's forms come from how people answer: of the replies people
     gave in the chitchat corpus to its prompts (a turn ending with the
