@@ -392,7 +392,7 @@ def _derivation(config, facts, model_blocks):
     lb, hz = config["lookback"], config["horizon"]
     a, b = READING_HOURS
     if facts:
-        data = f"the data embedded in the repository, `zoo/datasets/traffic/sunnyside_travel_times.parquet`: the sample data of the PyPI package traffic-anomaly 2.5.4 (Oregon Department of Transportation, MIT licence), hourly travel times in seconds on {facts['series']} road segments of SE Sunnyside Rd, Oregon, over {facts['days']} days ({facts['dates'][0]} to {facts['dates'][1]}), read from {facts['hours'][0]:02d}:00 to {facts['hours'][1]:02d}:00 only"
+        data = f"the data shipped in the package, `zoo/datasets/traffic/sunnyside_travel_times.parquet`: the sample data of the PyPI package traffic-anomaly 2.5.4 (Oregon Department of Transportation, MIT licence), hourly travel times in seconds on {facts['series']} road segments of SE Sunnyside Rd, Oregon, over {facts['days']} days ({facts['dates'][0]} to {facts['dates'][1]}), read from {facts['hours'][0]:02d}:00 to {facts['hours'][1]:02d}:00 only"
     else:
         data = f"the file `{config['data']}` given with --data"
     split = "/".join(str(round(100 * f)) for f in config["split"])
