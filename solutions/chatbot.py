@@ -17,6 +17,16 @@ SEEDS_COMMAND = (
 )
 
 
+def _mmi_text(decoding):
+    """ ", with MMI (lambda ... over the first ... tokens)", or "" when off."""
+    if not (decoding.get("mmi_weight") and decoding.get("mmi_steps")):
+        return ""
+    return (
+        f", maximum mutual information against generic replies (lambda "
+        f"{decoding['mmi_weight']} over the first {decoding['mmi_steps']} tokens)"
+    )
+
+
 def _kept_epoch_checks(model, run):
     """Checks that can fail: the kept epoch is the history's best, and the
     train/val similarities of metrics.json are that epoch's row."""
@@ -151,7 +161,8 @@ def a3_b1(out_dir, runs, read_errors, comparison=None, comparison_source=None):
                 f"the {rule_text} (validation, "
                 "never test); early stopping watches the same column. Replies are "
                 f"greedy with {decoding.get('no_repeat_ngram', 0)}-gram blocking and "
-                f"repetition penalty {decoding.get('repetition_penalty', 1.0)}; "
+                f"repetition penalty {decoding.get('repetition_penalty', 1.0)}"
+                f"{_mmi_text(decoding)}; "
                 f"similarities over word tokens. Train and validation similarities "
                 f"are measured after every epoch on fixed samples of "
                 f"{samples.get('train', '?')} and {samples.get('val', '?')} pairs, "

@@ -88,6 +88,18 @@ def build_parser():
         type=float,
         help="CTRL repetition penalty (default: the run's setting)",
     )
+    parser.add_argument(
+        "--mmi-weight",
+        type=float,
+        help="greedy: maximum mutual information against generic replies, "
+        "lambda of log p(y|x) - lambda log p(y), 0 for off (default: the run's "
+        "setting)",
+    )
+    parser.add_argument(
+        "--mmi-steps",
+        type=int,
+        help="greedy: the first tokens MMI scores (default: the run's setting)",
+    )
     add_backend_option(parser)
     return parser
 
@@ -99,8 +111,9 @@ class Chatbot:
         run_dir: str, a finished `python -m zoo.train chatbot` run.
         decoder: "greedy", "beam", "top-k" or "top-p".
         **options: decoder options (width, length_penalty, top_k, top_p,
-            temperature, seed; no_repeat_ngram and repetition_penalty, which
-            default to the run's own, so replies match its samples.json).
+            temperature, seed; no_repeat_ngram, repetition_penalty and, for
+            greedy, mmi_weight and mmi_steps, which default to the run's
+            own, so replies match its samples.json).
 
     Example:
     >>> Chatbot("runs/chatbot-lstm").reply("hello")  # doctest: +SKIP
@@ -146,6 +159,8 @@ class Chatbot:
             keep = ()
         self.options = {k: v for k, v in options.items() if k in keep}
         for name, value in decoding_options(settings).items():
+            if name.startswith("mmi_") and decoder != "greedy":
+                continue  # MMI scores greedy search only
             given = options.get(name)
             self.options[name] = value if given is None else given
 
@@ -277,6 +292,19 @@ def main(argv=None, keep_compilations=False):
             )
         if args.say is not None and not args.say.strip():
             raise ZooError("--say: the text is empty; pass something to answer")
+        mmi = [
+            f
+            for f, v in (
+                ("--mmi-weight", args.mmi_weight),
+                ("--mmi-steps", args.mmi_steps),
+            )
+            if v is not None
+        ]
+        if mmi and args.decoder != "greedy":
+            raise ZooError(
+                f"{', '.join(mmi)}: MMI scores greedy search only; drop it or "
+                "pass --decoder greedy"
+            )  # fmt: skip
         bot = Chatbot(
             args.run,
             args.decoder,
@@ -288,6 +316,8 @@ def main(argv=None, keep_compilations=False):
             seed=args.seed,
             no_repeat_ngram=args.no_repeat_ngram,
             repetition_penalty=args.repetition_penalty,
+            mmi_weight=args.mmi_weight,
+            mmi_steps=args.mmi_steps,
         )
         if args.say is not None:
             return _say(bot, args.say)

@@ -89,7 +89,21 @@ def adjust(logits, output, t, said, no_repeat_ngram, repetition_penalty):
     return ops.where(banned, float("-inf"), logits)
 
 
-def greedy_loop(generator, max_length, no_repeat_ngram, repetition_penalty, sources):
+def _log_softmax(logits):
+    """log softmax over the last axis, -inf entries kept at -inf."""
+    shifted = logits - ops.max(logits, axis=-1, keepdims=True)
+    return shifted - ops.log(ops.sum(ops.exp(shifted), axis=-1, keepdims=True))
+
+
+def greedy_loop(
+    generator,
+    max_length,
+    no_repeat_ngram,
+    repetition_penalty,
+    mmi_weight,
+    mmi_steps,
+    sources,
+):
     """Greedy ids `(B, max_length)` of a `Seq2SeqGenerator`, traceable.
 
     The generator gives `loop_state(memory, max_length)` and `loop_step`
@@ -99,14 +113,19 @@ def greedy_loop(generator, max_length, no_repeat_ngram, repetition_penalty, sour
     Args:
         generator: Seq2SeqGenerator.
         max_length: int, tokens generated at most.
-        no_repeat_ngram, repetition_penalty: as in `zoo.decoding.greedy`.
+        no_repeat_ngram, repetition_penalty, mmi_weight, mmi_steps: as in
+            `zoo.decoding.greedy` (static; mmi_weight 0.0: off).
         sources: int `(B, S)`.
 
     Returns:
         int32 tensor `(B, max_length)`.
     """
-    memory = generator._encode(sources)
     batch = ops.shape(sources)[0]
+    mmi = mmi_weight > 0.0 and mmi_steps > 0
+    copies = 2 if mmi else 1
+    if mmi:  # rows B.. decode the same tokens from an empty input: p(y)
+        sources = ops.concatenate([sources, ops.zeros_like(sources)], axis=0)
+    memory = generator._encode(sources)
     vocab = generator.vocabulary_size()
     slots = ops.arange(max_length, dtype="int32")[None]
 
@@ -115,17 +134,27 @@ def greedy_loop(generator, max_length, no_repeat_ngram, repetition_penalty, sour
 
     def next_token(t, tokens, state, output, said, done):
         logits, state = generator.loop_step(tokens, state, memory)
-        logits = adjust(logits, output, t, said, no_repeat_ngram, repetition_penalty)
-        chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        scores = adjust(
+            logits[:batch], output, t, said, no_repeat_ngram, repetition_penalty
+        )
+        if mmi:
+            # PAD and SOS are never generated: banned in p(y) too, as in the
+            # Python loop (a -inf there would turn into +inf below).
+            prior = adjust(logits[batch:], output, t, said, 0, 1.0)
+            anti = _log_softmax(scores) - mmi_weight * _log_softmax(prior)
+            anti = ops.where(scores == float("-inf"), float("-inf"), anti)
+            scores = ops.where(t < mmi_steps, anti, scores)
+        chosen = ops.cast(ops.argmax(scores, axis=-1), "int32")
         chosen = ops.where(done, PAD_ID, chosen)
         output = ops.where(slots == t, chosen[:, None], output)
         said = ops.logical_or(said, ops.one_hot(chosen, vocab, dtype="bool"))
         done = ops.logical_or(done, chosen == EOS_ID)
-        return t + 1, chosen[:, None], state, output, said, done
+        fed = ops.tile(chosen[:, None], (copies, 1))
+        return t + 1, fed, state, output, said, done
 
     loop = (
         ops.convert_to_tensor(0, "int32"),
-        ops.full((batch, 1), SOS_ID, "int32"),
+        ops.full((copies * batch, 1), SOS_ID, "int32"),
         generator.loop_state(memory, max_length),
         ops.full((batch, max_length), PAD_ID, "int32"),
         ops.zeros((batch, vocab), "bool"),

@@ -224,11 +224,14 @@ def decoding_options(config):
     Example:
     >>> from zoo.train.config import TrainConfig
     >>> decoding_options(TrainConfig(task="chatbot"))
-    {'no_repeat_ngram': 0, 'repetition_penalty': 1.0}
+    {'no_repeat_ngram': 0, 'repetition_penalty': 1.0, 'mmi_weight': 0.0, 'mmi_steps': 0}
     """
     return {
         "no_repeat_ngram": config.no_repeat_ngram or 0,
         "repetition_penalty": config.repetition_penalty or 1.0,
+        # Runs written before MMI decoding have none: off, as they decoded.
+        "mmi_weight": config.mmi_weight or 0.0,
+        "mmi_steps": config.mmi_steps or 0,
     }
 
 

@@ -1,4 +1,6 @@
-"""`Seq2SeqGenerator.generate_greedy`: the whole greedy loop as one program.
+"""`Seq2SeqGenerator.generate_greedy`: the whole greedy loop as one program,
+and its maximum-mutual-information option (anti-LM form, Li et al. 2016)
+against a numpy reference written out from its formula.
 
 A scripted generator whose every choice is known in advance checks the
 loop itself (PAD and SOS never chosen, EOS then PAD, rows ending at
@@ -12,9 +14,10 @@ import pytest
 from keras import ops
 
 from zoo.data.text import EOS_ID, PAD_ID, SOS_ID
-from zoo.decoding import _run, adjust_logits
+from zoo.decoding import _run, adjust_logits, check_options, greedy
+from zoo.errors import ZooError
 from zoo.greedy_loop import repeated_ngram_mask
-from zoo.models.seq2seq import generator_for
+from zoo.models.seq2seq import SEQ2SEQ, generator_for
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 from zoo.testing import decisive_seq2seq
 
@@ -140,3 +143,85 @@ def test_the_ngram_mask_equals_adjust_logits_for_every_n_and_length():
             expected = np.isneginf(reference)
             expected[:, PAD_ID] = mask[:, PAD_ID]  # PAD: banned by the loop anyway
             np.testing.assert_array_equal(mask, expected, err_msg=f"n={n}, t={t}")
+
+
+def log_softmax(row):
+    row = np.asarray(row, "float64")
+    shifted = row - row.max()
+    return shifted - np.log(np.exp(shifted).sum())
+
+
+def reference_mmi(table, first_ids, max_length, weight, steps):
+    """The anti-LM greedy search by its formula: the first `steps` tokens
+    maximize log p(y_t | y_<t, x) - weight * log p(y_t | y_<t), p(.| ., x)
+    from the input's first id, p(y) from an empty input (its first id PAD);
+    PAD and SOS never chosen. BigramGenerator's logits: table[previous]."""
+    table = np.asarray(table, "float64").copy()
+    table[:, [PAD_ID, SOS_ID]] = -np.inf
+    replies = []
+    for first in first_ids:
+        previous_x, previous_0, reply = first, PAD_ID, []
+        for t in range(max_length):
+            scores = table[previous_x]
+            if t < steps:
+                with np.errstate(invalid="ignore"):
+                    anti = log_softmax(scores) - weight * log_softmax(table[previous_0])
+                scores = np.where(np.isneginf(scores), -np.inf, anti)  # PAD, SOS
+            token = int(np.argmax(scores))
+            reply.append(token)
+            if token == EOS_ID:
+                break
+            previous_x = previous_0 = token
+        replies.append((reply + [PAD_ID] * max_length)[:max_length])
+    return np.array(replies)
+
+
+@pytest.mark.parametrize("weight, steps", [(0.5, 1), (0.5, 3), (0.9, 10)])
+def test_mmi_equals_its_formula_compiled_and_step_by_step(weight, steps):
+    generator = BigramGenerator()
+    sources = np.arange(4, VOCAB, dtype="int32").reshape(-1, 1)  # every first id
+    expected = reference_mmi(generator.table, sources[:, 0], 8, weight, steps)
+    plain = generator.generate_greedy(sources, 8)
+    ids = generator.generate_greedy(sources, 8, mmi_weight=weight, mmi_steps=steps)
+    assert (ids != plain).any()  # MMI changes replies: the test can fail
+    np.testing.assert_array_equal(ids, expected)
+    by_step = _run(generator, sources, 8, lambda s: s.argmax(-1), mmi_weight=weight,
+                   mmi_steps=steps)  # fmt: skip
+    np.testing.assert_array_equal(by_step, expected)
+
+
+def test_mmi_off_is_plain_greedy():
+    generator = BigramGenerator()
+    sources = np.arange(4, VOCAB, dtype="int32").reshape(-1, 1)
+    plain = generator.generate_greedy(sources, 8)
+    for weight, steps in ((0.0, 3), (0.5, 0)):
+        ids = generator.generate_greedy(sources, 8, mmi_weight=weight, mmi_steps=steps)
+        np.testing.assert_array_equal(ids, plain)
+
+
+@pytest.fixture(params=list(SEQ2SEQ), scope="module")
+def model(request):
+    return decisive_seq2seq(request.param, 20)
+
+
+def test_mmi_cached_equals_recomputed_on_every_model(model):
+    rng = np.random.default_rng(1)
+    sources = rng.integers(4, 20, size=(4, 5)).astype("int32")
+    sources[0, 2:] = PAD_ID
+    options = {"mmi_weight": 0.5, "mmi_steps": 2, "no_repeat_ngram": 2}
+    generator = generator_for(model)
+    cached = greedy(generator, sources, max_length=5, **options)  # compiled: JAX/TF
+    recomputed = greedy(generator, sources, max_length=5, cached=False, **options)
+    np.testing.assert_array_equal(cached, recomputed)
+    by_step = _run(generator, sources, 5, lambda s: s.argmax(-1), **options)
+    np.testing.assert_array_equal(cached, by_step)
+
+
+@pytest.mark.parametrize(
+    "options, flag",
+    [({"mmi_weight": 1.0}, "--mmi-weight"), ({"mmi_weight": -0.1}, "--mmi-weight"),
+     ({"mmi_steps": -1}, "--mmi-steps")],
+)  # fmt: skip
+def test_bad_mmi_options_name_the_flag(options, flag):
+    with pytest.raises(ZooError, match=flag):
+        check_options(**options)

@@ -31,6 +31,9 @@ def run_main(argv, capsys):
             "--repetition-penalty must be a finite",
         ),
         (["--dropout", "1", "chatbot"], "--dropout must be in [0, 1)"),
+        (["--mmi-weight", "1.5", "chatbot"], "--mmi-weight must be in [0, 1)"),
+        (["--mmi-steps", "-2", "chatbot"], "--mmi-steps must be >= 0"),
+        (["--mmi-weight", "0.3", "traffic"], "--mmi-weight only apply to the chatbot"),
         (["--seed", str(2**70)], "--seed must be an integer in [0, 2**32)"),
         (["--corpus", "tsv"], "--corpus only apply to the chatbot task"),
         (

@@ -49,6 +49,19 @@ def imported_packages(argv, cache_home):
         (["-m", "zoo.chat", "--say", "hi"], 2),  # no --run
         (["-m", "zoo.chat", "--run", ".", "--decoder", "psychic"], 2),
         (["-m", "zoo.chat", "--run", ".", "--say", ""], 2),
+        (
+            [
+                "-m",
+                "zoo.chat",
+                "--run",
+                ".",
+                "--decoder",
+                "beam",
+                "--mmi-weight",
+                "0.5",
+            ],
+            2,
+        ),
     ],
 )
 def test_help_and_argument_errors_import_no_backend(argv, code, tmp_path):

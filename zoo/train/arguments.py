@@ -185,6 +185,20 @@ def build_parser():
         ),
     )
     chat.add_argument(
+        "--mmi-weight",
+        type=float,
+        help=chatbot_preset(
+            "maximum mutual information against generic replies: lambda of "
+            "log p(y|x) - lambda log p(y), 0 for off",
+            "mmi_weight",
+        ),
+    )
+    chat.add_argument(
+        "--mmi-steps",
+        type=int,
+        help=chatbot_preset("the first tokens MMI scores", "mmi_steps"),
+    )
+    chat.add_argument(
         "--prompts",
         help="prompts file every run answers (default: the 21 shipped ones)",
     )
@@ -222,7 +236,8 @@ ONLY_FOR = {
                 "horizon"),
     "chatbot": ("corpus", "language", "level", "max_tokens", "min_count",
                 "max_train_pairs", "dropout", "attention_score", "num_heads",
-                "num_layers", "no_repeat_ngram", "repetition_penalty", "prompts",
+                "num_layers", "no_repeat_ngram", "repetition_penalty", "mmi_weight",
+                "mmi_steps", "prompts",
                 "seeds"),
 }  # fmt: skip
 

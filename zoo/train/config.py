@@ -16,6 +16,8 @@ BASE = {
     "dropout": 0.0,
     "no_repeat_ngram": 0,
     "repetition_penalty": 1.0,
+    "mmi_weight": 0.0,
+    "mmi_steps": 0,
 }
 PRESETS = {
     # A smoke-sized run: the default suite (`python -m zoo.train`) uses it.
@@ -25,7 +27,14 @@ PRESETS = {
 # Replies of the chatbots: greedy search that never repeats a bigram and
 # discourages repeated words (sheet B1's greedy decoder; without these,
 # small models loop: "i you you you").
-CHATBOT_DECODING = {"no_repeat_ngram": 2, "repetition_penalty": 1.2}
+CHATBOT_DECODING = {"no_repeat_ngram": 2, "repetition_penalty": 1.2,
+                    # Against generic replies (zoo.decoding, MMI anti-LM): the
+                    # first 3 tokens at lambda 0.5, chosen on the validation
+                    # split's distinct-2 (up for all three quick models, e.g.
+                    # lstm-attention 0.012 -> 0.032) and the rubric (lstm 6 ->
+                    # 16, lstm-attention 8 -> 11, transformer 14 -> 18 of 48),
+                    # against 0.35 and off (2026-12-05, quick suite, seed 0).
+                    "mmi_weight": 0.5, "mmi_steps": 3}  # fmt: skip
 # Tasks whose presets differ from PRESETS. The chatbot's are sized for the
 # embedded chitchat corpus (12,002 training pairs, vocabulary 4,221) on 2 CPU
 # cores: quick fits three chatbots into `make run`'s minutes, full trains one
@@ -117,6 +126,10 @@ class TrainConfig:
     # n-gram blocking (0: off) and a repetition penalty (1.0: off) (preset).
     no_repeat_ngram: int | None = None
     repetition_penalty: float | None = None
+    # ... and maximum mutual information over the first mmi_steps tokens
+    # (weight 0.0: off) (preset).
+    mmi_weight: float | None = None
+    mmi_steps: int | None = None
     prompts: str | None = None  # None: zoo/datasets/dialogs/everyday_prompts.txt
     # -- filled in by the engine ----------------------------------------------
     environment: dict = field(default_factory=dict)
@@ -198,7 +211,12 @@ class TrainConfig:
         check_options(
             **{
                 key: getattr(self, key)
-                for key in ("no_repeat_ngram", "repetition_penalty")
+                for key in (
+                    "no_repeat_ngram",
+                    "repetition_penalty",
+                    "mmi_weight",
+                    "mmi_steps",
+                )
                 if getattr(self, key) is not None
             }
         )

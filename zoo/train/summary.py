@@ -71,6 +71,11 @@ def _decoding_text(decoding):
         parts.append(f"no repeated {decoding['no_repeat_ngram']}-grams")
     if decoding.get("repetition_penalty", 1.0) != 1.0:
         parts.append(f"repetition penalty {decoding['repetition_penalty']}")
+    if decoding.get("mmi_weight") and decoding.get("mmi_steps"):
+        parts.append(
+            f"MMI lambda {decoding['mmi_weight']} over the first "
+            f"{decoding['mmi_steps']} tokens"
+        )
     return ", ".join(parts) or "plain"
 
 

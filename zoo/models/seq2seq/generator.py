@@ -116,7 +116,13 @@ class Seq2SeqGenerator:
         )
 
     def generate_greedy(
-        self, sources, max_length, no_repeat_ngram=0, repetition_penalty=1.0
+        self,
+        sources,
+        max_length,
+        no_repeat_ngram=0,
+        repetition_penalty=1.0,
+        mmi_weight=0.0,
+        mmi_steps=0,
     ):
         """Greedy decoding with the whole loop as one program where it compiles.
 
@@ -132,6 +138,8 @@ class Seq2SeqGenerator:
             max_length: int, tokens generated at most (EOS included).
             no_repeat_ngram: int, n-gram blocking (0: off).
             repetition_penalty: float >= 1 (1.0: off).
+            mmi_weight, mmi_steps: the anti-language-model term of
+                `zoo.decoding.greedy` (0.0: off).
 
         Returns:
             int32 numpy array `(B, max_length)`: ids, EOS then PAD after
@@ -147,8 +155,9 @@ class Seq2SeqGenerator:
         from zoo.decoding import check_options
         from zoo.greedy_loop import greedy_loop
 
-        check_options(no_repeat_ngram, repetition_penalty)
-        options = (max_length, no_repeat_ngram, float(repetition_penalty))
+        check_options(no_repeat_ngram, repetition_penalty, mmi_weight, mmi_steps)
+        options = (max_length, no_repeat_ngram, float(repetition_penalty),
+                   float(mmi_weight), int(mmi_steps))  # fmt: skip
         program = functools.partial(greedy_loop, self, *options)
         sources = np.asarray(sources, dtype="int32")
         ids = self._run(f"greedy/{options}", program, sources)
