@@ -97,6 +97,7 @@ def test_build_parser_alone_imports_no_backend():
 
 def test_names_agree_with_the_registries():
     from zoo import metrics
+    from zoo.data.dialog_pairs import LONG_PAIRS
     from zoo.data.dialogs import CORPORA
     from zoo.data.text import LEVELS
     from zoo.decoding import DECODERS
@@ -108,6 +109,7 @@ def test_names_agree_with_the_registries():
     assert {t: tuple(task.models) for t, task in TASKS.items()} == names.TASK_MODELS
     assert tuple(CORPORA) == names.CORPORA
     assert tuple(LEVELS) == names.LEVELS
+    assert tuple(LONG_PAIRS) == names.LONG_PAIRS
     assert tuple(SCORES) == names.ATTENTION_SCORES
     assert tuple(metrics.SIMILARITIES) == names.SIMILARITIES
     assert tuple(MONITORS) == names.MONITORS

@@ -10,6 +10,7 @@ pair by pair otherwise. The vocabulary comes from the training split only,
 so validation and test words the model never saw become UNK.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,11 @@ import numpy as np
 from zoo.data.text import EOS_ID, SOS_ID, Vocabulary, normalize, tokenize
 from zoo.errors import ZooError
 
+# Tokens that end a sentence (a run of them ends one sentence: "?!").
+SENTENCE_ENDS = frozenset(".!?")
+# What happens to a pair with a side over the token limit: dropped (the
+# PyTorch tutorial's rule), or cut to whole sentences (`cut_pair`).
+LONG_PAIRS = ("drop", "cut")
 # Per corpus: (max tokens per side, min count of a kept word).
 FILTER_DEFAULTS = {
     "chitchat": (10, 3),
@@ -75,28 +81,83 @@ def _bounded_tokens(text, level, max_tokens):
     return None if len(tokens) > max_tokens else tokens
 
 
-def _split_rows(count, split, seed, groups=None):
+def _sentence_bounds(tokens):
+    """Positions where a sentence ends: after a run of SENTENCE_ENDS tokens,
+    and the end of the text."""
+    bounds = [
+        i
+        for i in range(1, len(tokens))
+        if tokens[i - 1] in SENTENCE_ENDS and tokens[i] not in SENTENCE_ENDS
+    ]
+    return [*bounds, len(tokens)]
+
+
+def cut_pair(prompt, reply, max_tokens):
+    """A long pair cut to whole sentences within `max_tokens` a side.
+
+    The rule: the prompt keeps its last whole sentences that fit (what the
+    reply answers is said last: "... have you seen the greatest showman?"),
+    or, when its last sentence alone is longer, that sentence's last
+    `max_tokens` tokens; the reply keeps its first whole sentences that
+    fit, and a reply whose first sentence is longer is refused (a reply cut
+    mid-sentence would teach the decoder to stop anywhere).
+
+    Args:
+        prompt: list of str tokens.
+        reply: list of str tokens.
+        max_tokens: int, the most tokens kept a side.
+
+    Returns:
+        (prompt tokens, reply tokens), or None when the reply cannot be cut.
+
+    Example:
+    >>> cut_pair("i went out . it was cold . did you go ?".split(),
+    ...          "no . i stayed home all day long .".split(), 5)
+    (['did', 'you', 'go', '?'], ['no', '.'])
+    >>> cut_pair(["hi"], "a b c d e f".split(), 5) is None
+    True
+    """
+    if len(prompt) > max_tokens:
+        starts = [0, *_sentence_bounds(prompt)[:-1]]
+        fitting = [s for s in starts if len(prompt) - s <= max_tokens]
+        start = fitting[0] if fitting else len(prompt) - max_tokens
+        prompt = prompt[start:]
+    if len(reply) > max_tokens:
+        ends = [e for e in _sentence_bounds(reply) if e <= max_tokens]
+        if not ends:
+            return None
+        reply = reply[: ends[-1]]
+    return prompt, reply
+
+
+def _split_rows(count, split, seed, groups=None, all_groups=None):
     """Row indices of the train, val and test splits.
 
     Without groups the rows are shuffled with the seed and cut by the
-    shares. With groups, the distinct groups are shuffled and dealt out in
-    that order until each split holds its share of the rows: rows of one
-    group always stay together, and shares are met to within one group.
+    shares. With groups (the group of each row), the distinct groups of
+    `all_groups` (the group of every pair read, before any filter) are
+    shuffled and dealt out in that order until each split holds its share
+    of those pairs: rows of one group always stay together, and a group
+    lands in the same split whatever the filters kept, so runs with
+    different filters (`long_pairs`, `max_tokens`) share their validation
+    and test conversations.
     """
     rng = np.random.default_rng(seed)
     if groups is None:
         bounds = np.cumsum([int(round(s * count)) for s in split[:2]])
         return np.split(rng.permutation(count), bounds)
-    members = {}
-    for row, group in enumerate(groups):
-        members.setdefault(group, []).append(row)
-    names = sorted(members)
-    bounds = np.cumsum([s * count for s in split[:2]])
-    parts, dealt = ([], [], []), 0
+    sizes = {}
+    for group in all_groups:
+        sizes[group] = sizes.get(group, 0) + 1
+    names = sorted(sizes)
+    bounds = np.cumsum([s * len(all_groups) for s in split[:2]])
+    part_of, dealt = {}, 0
     for index in rng.permutation(len(names)):
-        rows = members[names[index]]
-        parts[int(np.searchsorted(bounds, dealt, side="right"))].extend(rows)
-        dealt += len(rows)
+        part_of[names[index]] = int(np.searchsorted(bounds, dealt, side="right"))
+        dealt += sizes[names[index]]
+    parts = ([], [], [])
+    for row, group in enumerate(groups):
+        parts[part_of[group]].append(row)
     return [np.array(part, dtype="int64") for part in parts]
 
 
@@ -109,6 +170,7 @@ def prepare_pairs(
     seed=0,
     conversations=None,
     max_train_pairs=None,
+    long_pairs="drop",
 ):
     """Tokenizes, filters, de-duplicates and splits `pairs`.
 
@@ -123,6 +185,9 @@ def prepare_pairs(
             then keeps every conversation within one split.
         max_train_pairs: None, or keep a seeded sample of this many training
             pairs (a quick run); validation and test stay whole.
+        long_pairs: "drop" a pair with a side over `max_tokens`, or "cut"
+            it to whole sentences (`cut_pair`; the reply's first sentence
+            must fit).
 
     Returns:
         DialogPairs.
@@ -147,11 +212,18 @@ def prepare_pairs(
             f"conversations: expected one id per pair ({len(pairs)}), "
             f"got {len(conversations)}"
         )
+    if long_pairs not in LONG_PAIRS:
+        raise ValueError(
+            f"long_pairs: expected one of {LONG_PAIRS}, got {long_pairs!r}"
+        )
     dropped = {"too long": 0, "duplicate": 0, "rare word": 0, "empty": 0}
     seen, kept, groups = set(), [], []
+    bound = max_tokens if long_pairs == "drop" else math.inf
     for row, (question, answer) in enumerate(pairs):
-        q = _bounded_tokens(question, level, max_tokens)
-        a = _bounded_tokens(answer, level, max_tokens)
+        q = _bounded_tokens(question, level, bound)
+        a = _bounded_tokens(answer, level, bound)
+        if long_pairs == "cut" and q and a:
+            q, a = cut_pair(q, a, max_tokens) or (q, None)
         if q == [] or a == []:  # None (too long) is not empty
             dropped["empty"] += 1
         elif q is None or a is None:
@@ -174,8 +246,9 @@ def prepare_pairs(
             f"dropped {dropped}); raise --max-tokens or lower --min-count"
         )
     parts = _split_rows(
-        len(kept), split, seed, None if conversations is None else groups
-    )
+        len(kept), split, seed, None if conversations is None else groups,
+        conversations,
+    )  # fmt: skip
     if max_train_pairs is not None and len(parts[0]) > max_train_pairs:
         sample = np.random.default_rng([seed, 1]).permutation(len(parts[0]))
         parts[0] = parts[0][np.sort(sample[:max_train_pairs])]

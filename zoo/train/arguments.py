@@ -20,6 +20,7 @@ def build_parser():
         ATTENTION_SCORES,
         CORPORA,
         LEVELS,
+        LONG_PAIRS,
         MONITORS,
         TASK_MODELS,
     )
@@ -149,6 +150,15 @@ def build_parser():
         help="seeded sample of the training split (default: all pairs)",
     )
     chat.add_argument(
+        "--long-pairs",
+        choices=LONG_PAIRS,
+        help=chatbot_preset(
+            "a pair with a side over --max-tokens: drop it, or cut it to whole "
+            "sentences (the prompt's last, the reply's first)",
+            "long_pairs",
+        ),
+    )
+    chat.add_argument(
         "--dropout", type=float, help=chatbot_preset("seq2seq dropout", "dropout")
     )
     chat.add_argument(
@@ -235,7 +245,7 @@ ONLY_FOR = {
     "traffic": ("time_col", "value_col", "series_col", "series", "lookback",
                 "horizon"),
     "chatbot": ("corpus", "language", "level", "max_tokens", "min_count",
-                "max_train_pairs", "dropout", "attention_score", "num_heads",
+                "max_train_pairs", "long_pairs", "dropout", "attention_score", "num_heads",
                 "num_layers", "no_repeat_ngram", "repetition_penalty", "mmi_weight",
                 "mmi_steps", "prompts",
                 "seeds"),

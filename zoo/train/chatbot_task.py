@@ -65,7 +65,7 @@ def _prepared_pairs(config, max_tokens, min_count):
         stamp = (info.st_size, info.st_mtime_ns)
     key = (config.corpus, config.data, stamp, config.language, config.level,
            max_tokens, min_count, tuple(config.split), config.seed,
-           config.max_train_pairs)  # fmt: skip
+           config.max_train_pairs, config.long_pairs)  # fmt: skip
     if key not in _PREPARED:
         pairs, conversations = load_dialogs(config.corpus, config.data, config.language)
         _PREPARED.clear()  # one corpus at a time: chitchat holds ~100 MB
@@ -78,6 +78,7 @@ def _prepared_pairs(config, max_tokens, min_count):
             config.seed,
             conversations,
             config.max_train_pairs,
+            config.long_pairs,
         )
     return _PREPARED[key]
 

@@ -7,6 +7,7 @@ import typing
 from dataclasses import dataclass, field
 
 from zoo.errors import ZooError
+from zoo.train.names import LONG_PAIRS
 
 # Values a preset sets when the command line leaves them unset: BASE, then
 # the task's preset, then the model's overrides.
@@ -18,6 +19,7 @@ BASE = {
     "repetition_penalty": 1.0,
     "mmi_weight": 0.0,
     "mmi_steps": 0,
+    "long_pairs": "drop",
 }
 PRESETS = {
     # A smoke-sized run: the default suite (`python -m zoo.train`) uses it.
@@ -117,6 +119,9 @@ class TrainConfig:
     # A seeded sample of the training split (preset): the quick preset trains
     # on part of chitchat to fit `make run` into minutes; None keeps it whole.
     max_train_pairs: int | None = None
+    # A pair with a side over max_tokens: "drop" it (the tutorial's rule) or
+    # "cut" it to whole sentences (zoo.data.dialog_pairs.cut_pair) (preset).
+    long_pairs: str | None = None
     dropout: float | None = None  # seq2seq dropout rate (preset)
     attention_score: str = "general"  # lstm-attention: dot | general | additive
     num_heads: int = 4  # transformer heads
@@ -185,6 +190,11 @@ class TrainConfig:
             )
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ZooError(f"{flag('dropout')} must be in [0, 1), got {self.dropout}")
+        if self.long_pairs not in (None, *LONG_PAIRS):
+            raise ZooError(
+                f"{flag('long_pairs')}: unknown {self.long_pairs!r}; choose from "
+                f"{list(LONG_PAIRS)}"
+            )
         if self.preset not in PRESETS:
             raise ZooError(
                 f"{flag('preset')}: unknown {self.preset!r}; choose from "

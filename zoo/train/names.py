@@ -5,7 +5,7 @@ loading a backend (seconds to import), so the choices of the parser live
 here as plain tuples. The registries that build the models and read the
 data hold the same names (`zoo.models.forecasting.FORECASTERS`,
 `zoo.models.seq2seq.SEQ2SEQ`, `zoo.data.dialogs.CORPORA`,
-`zoo.data.text.LEVELS`, `zoo.layers.seq2seq_attention.SCORES`,
+`zoo.data.text.LEVELS`, `zoo.data.dialog_pairs.LONG_PAIRS`, `zoo.layers.seq2seq_attention.SCORES`,
 `zoo.train.chatbot_task.MONITORS`, `zoo.decoding.DECODERS`, the tasks of
 `zoo.train.engine.TASKS`); tests/train/test_cli_quiet.py checks that they
 agree, so a model added there and forgotten here fails a test.
@@ -26,6 +26,8 @@ TASKS = tuple(TASK_MODELS)
 # Dialog corpora (zoo.data.dialogs) and token levels (zoo.data.text).
 CORPORA = ("chitchat", "chatterbot", "cornell", "convokit", "tsv")
 LEVELS = ("word", "char")
+# What a chatbot run does with a pair over --max-tokens (zoo.data.dialog_pairs).
+LONG_PAIRS = ("drop", "cut")
 # Scores of the lstm-attention chatbot (zoo.layers.seq2seq_attention).
 ATTENTION_SCORES = ("dot", "general", "additive")
 # Reply similarities (zoo.metrics.SIMILARITIES); a chatbot run may keep the
