@@ -246,8 +246,8 @@ ONLY_FOR = {
                 "horizon"),
     "chatbot": ("corpus", "language", "level", "max_tokens", "min_count",
                 "max_train_pairs", "long_pairs", "dropout", "attention_score",
-                "num_heads", "num_layers", "no_repeat_ngram", "repetition_penalty", "mmi_weight",
-                "mmi_steps", "prompts",
+                "num_heads", "num_layers", "no_repeat_ngram", "repetition_penalty",
+                "mmi_weight", "mmi_steps", "prompts",
                 "seeds"),
 }  # fmt: skip
 
