@@ -154,10 +154,24 @@ def a3_b1(out_dir, runs, read_errors, comparison=None, comparison_source=None):
         )
         samples = kept.get("epoch_sample_pairs", {})
         decoding = kept.get("decoding", {})
+        limit = data.get("max_tokens", "the corpus' limit of")
+        if data.get("long_pairs") == "cut":
+            long_rule = (
+                f"A pair with a side over {limit} tokens is cut to whole "
+                "sentences: the prompt keeps its last sentences that fit (what "
+                "the reply answers is said last), the reply its first ones; a "
+                "reply whose first sentence is longer is dropped. "
+            )
+        else:
+            long_rule = (
+                f"A pair with a side over {limit} tokens is dropped (the "
+                "PyTorch chatbot tutorial's rule). "
+            )
         evidence += [
             Text(
                 f"Corpus `{config.get('corpus', '?')}` (split by conversation where "
-                f"the corpus has them): {summary}. The kept epoch is the one with "
+                f"the corpus has them): {summary}. {long_rule}"
+                "The kept epoch is the one with "
                 f"the {rule_text} (validation, "
                 "never test); early stopping watches the same column. Replies are "
                 f"greedy with {decoding.get('no_repeat_ngram', 0)}-gram blocking and "

@@ -210,6 +210,23 @@ def test_chatbot_checks_fail_on_a_wrong_kept_epoch_or_similarity(tmp_path):
     assert "\\textbf{FAILED}" in render([section], meta, "tex")
 
 
+def test_the_chatbot_section_states_the_long_pair_rule_of_its_runs(tmp_path):
+    import csv
+    import io
+
+    history = list(csv.DictReader(io.StringIO(FAKE_HISTORY)))
+    meta = {"backend_line": "b", "summary": "s"}
+    texts = {}
+    for rule in ("drop", "cut"):
+        metrics = fake_chatbot_metrics()
+        metrics["data"] = {"max_tokens": 10, "long_pairs": rule}
+        runs = {"lstm": {"metrics": metrics, "history": history}}
+        texts[rule] = render([chatbot.a3_b1(str(tmp_path), runs, [])], meta, "md")
+    assert "over 10 tokens is dropped" in texts["drop"]
+    assert "over 10 tokens is cut to whole sentences" in texts["cut"]
+    assert "cut to whole" not in texts["drop"]
+
+
 @pytest.fixture
 def no_committed_summary(monkeypatch, tmp_path):
     """A checkout without reports/runs.json: runs come from --runs only."""

@@ -276,6 +276,8 @@ class ChatbotTask:
                 "pairs": {k: len(v) for k, v in data.pairs.splits.items()},
                 "vocabulary": len(vocab),
                 "dropped": data.pairs.dropped,
+                "max_tokens": data.max_len - 1,
+                "long_pairs": config.long_pairs,
             },
             "epoch_sample_pairs": {k: len(v) for k, v in data.sample_rows.items()},
             "similarity_over": f"{level} tokens",
