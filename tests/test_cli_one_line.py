@@ -11,6 +11,7 @@ import keras
 import pytest
 
 from zoo import quiet_startup
+from zoo.chat import EMPTY_REPLY
 
 BACKEND = keras.backend.backend()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -128,5 +129,9 @@ def test_a_run_imports_no_tensorflow(tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         imported = re.findall(r"^import time:.*\|\s+([\w.]+)$", done.stderr, re.M)
         assert imported and "tensorflow" not in {m.split(".")[0] for m in imported}
-        other = [x for x in done.stderr.splitlines() if not x.startswith("import ")]
+        # A one-epoch model may end its reply at once; zoo.chat says so on
+        # stderr, and that line is the product speaking, not TensorFlow.
+        said = {f"zoo.chat: {EMPTY_REPLY}"}
+        other = [x for x in done.stderr.splitlines()
+                 if not x.startswith("import ") and x not in said]  # fmt: skip
         assert other == [], other
