@@ -49,6 +49,49 @@ def library_versions():
     return versions
 
 
+def code_version():
+    """Which code of the zoo runs: its git commit, or the installed package.
+
+    In a checkout, the commit of HEAD (12 hex digits), marked when tracked
+    files differ from it; installed from a wheel or sdist (no .git beside the
+    package), the package's version. Results record it so that a table made
+    by older code can be told apart.
+
+    Returns:
+        str, e.g. "commit 1a2b3c4d5e6f", "commit 1a2b3c4d5e6f with uncommitted
+        changes" or "keras-zoo 0.1.0".
+
+    Example:
+    >>> code_version().startswith(("commit ", "keras-zoo "))
+    True
+    """
+    import os
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.path.exists(os.path.join(root, ".git")):
+        try:
+
+            def git(*args):
+                return subprocess.run(
+                    ["git", "-C", root, *args],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=True,
+                ).stdout.strip()
+
+            commit = git("rev-parse", "--short=12", "HEAD")
+            changed = git("status", "--porcelain", "--untracked-files=no")
+            return f"commit {commit}" + (" with uncommitted changes" if changed else "")
+        except (OSError, subprocess.SubprocessError):
+            pass  # no git, or not a repository after all: the package's version
+    try:
+        return f"keras-zoo {importlib.metadata.version('keras-zoo')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "keras-zoo (version unknown)"
+
+
 def describe():
     """One line: backend, devices and versions (first line of every CLI).
 

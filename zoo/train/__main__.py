@@ -100,6 +100,7 @@ def run_suite(args):
 def run_comparison(args, models, seeds):
     """Each chatbot model once per seed, then mean ± std over the seeds."""
     from zoo.io import write_json, write_text
+    from zoo.runtime import code_version
     from zoo.train.compare import compare, comparison_frame, comparison_markdown
     from zoo.train.config import TrainConfig
     from zoo.train.engine import get_task, train_and_evaluate
@@ -133,6 +134,11 @@ def run_comparison(args, models, seeds):
         print(f"\n== chatbot / {model} / seed {seed} -> {out}", flush=True)
         runs.append((model, seed, train_and_evaluate(config, out, verbose=2)))
     comparison = compare(runs)
+    # Which code and when, for the report's provenance line.
+    comparison["code"] = code_version()
+    comparison["written"] = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC"
+    )
     write_json(os.path.join(folder, "comparison.json"), comparison)
     table = comparison_frame(comparison)
     write_text(os.path.join(folder, "comparison.md"), comparison_markdown(comparison))

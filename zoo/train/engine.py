@@ -37,7 +37,12 @@ from zoo.run_dir import (
     remove_shadow,
     shadow_directory,
 )
-from zoo.runtime import library_versions, list_devices, set_random_seed
+from zoo.runtime import (
+    code_version,
+    library_versions,
+    list_devices,
+    set_random_seed,
+)
 from zoo.train import cluster as cluster_module
 from zoo.train import ddp, figures
 from zoo.train.callbacks import HistoryTracker, SetEpoch
@@ -235,6 +240,8 @@ def _prepare(run):
         "devices": list_devices(),
         "processes": run.cluster.processes,
         "versions": library_versions(),
+        "code": code_version(),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "data_summary": task.summary(run.data),
     }
     train_x, train_y = task.arrays(run.data, "train")

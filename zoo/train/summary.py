@@ -14,7 +14,9 @@ CHATBOT_CAPTION = (
     "the replies; train and val on the fixed per-epoch samples at the kept "
     "epoch, test on the whole test split; baselines: the most frequent "
     "training reply, and the reply of the nearest training input (TF-IDF); "
-    "the sheet's rows are its TRAINING numbers on another corpus"
+    "the sheet's rows are on another corpus, of a split it leaves ambiguous "
+    '("the final testing metrics", beside figures titled "Training ... '
+    'similarity per epoch"): shown under train, compare them with test too'
 )
 RELEVANCE_CAPTION = (
     "\nchatbot: what a person notices: distinct-1 and distinct-2 (distinct "
