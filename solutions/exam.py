@@ -163,8 +163,10 @@ def b4(out_dir, length=48, dim=16, heads=2):
                 "(b) The state holds $M(d_v + 1)$ numbers per head whatever $i$ is; "
                 "one step costs $O(Md_v)$. Softmax attention with a key/value cache "
                 "stores $t(d_k + d_v)$ numbers per head after $t$ tokens and "
-                "spends $O(t d_k)$ on token $t$: memory grows linearly, and "
-                "generating $L$ tokens costs $O(L^2 d_k)$ against $O(L M d_v)$. "
+                "spends $O(t(d_k + d_v))$ on token $t$ ($t$ scores $q_t^\\top k_j$, "
+                "then the weighted sum of $t$ values): memory grows linearly, and "
+                "generating $L$ tokens costs $O(L^2(d_k + d_v))$ against "
+                "$O(L M d_v)$. "
                 "The state is the smaller one once $t(d_k + d_v) > M(d_v + 1)$:"
             ),
             Math(

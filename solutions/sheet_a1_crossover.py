@@ -291,7 +291,7 @@ def _derivation(w):
         Text(
             "Per head: queries and keys of width $D$ go through $\\phi$, values "
             "have width $d_h$, and $\\phi$ has $M = 1 + D + D^2$ features. "
-            "Softmax attention spends $2L^2 d_h$ flops on $QK^\\top$ and "
+            "Softmax attention spends $2L^2 D$ flops on $QK^\\top$ and "
             "$2L^2 d_h$ on the weights times $V$. Linear attention spends "
             "$D^2$ products per row on each of $\\Phi(Q), \\Phi(K)$, "
             "$2LM(d_h+1)$ on $\\Phi(K)^\\top [V, 1]$ (the column of ones gives "
@@ -299,13 +299,18 @@ def _derivation(w):
             "$\\Phi(Q)(\\cdot)$:"
         ),
         Math(
-            "T_{\\mathrm{soft}} = 4L^2 d_h = O(L^2 d_h) \\quad\\text{vs}\\quad "
-            "T_{\\mathrm{lin}} = 4LM(d_h+1) + 2LD^2 = O(L D^2 d_h)"
+            "T_{\\mathrm{soft}} = 2L^2 (D + d_h) \\quad\\text{vs}\\quad "
+            "T_{\\mathrm{lin}} = 4LM(d_h+1) + 2LD^2"
         ),
         Text(
-            "Linear wins once $4L^2 d_h > 4LM(d_h + 1) + 2LD^2$, i.e. "
-            "$L > L^* \\approx M(1 + 1/d_h)$: the crossover is of order "
-            "$M \\approx D^2$, whatever $d_h$."
+            "In the sheet's notation queries, keys and values share the width "
+            "$D$ ($d_h = D$): $T_{\\mathrm{soft}} = 4L^2D = O(L^2 D)$ against "
+            "$T_{\\mathrm{lin}} = 4LM(D+1) + 2LD^2 = O(LMD) = O(LD^3)$. Linear "
+            "wins once $T_{\\mathrm{soft}} > T_{\\mathrm{lin}}$, i.e. "
+            "$L > L^* = \\frac{2M(d_h+1) + D^2}{D + d_h}$, which is "
+            "$M\\frac{D+1}{D} + \\frac{D}{2} \\approx M$ when $d_h = D$ and "
+            "between $M$ and $2M$ for any $d_h \\ge D$: the crossover is of "
+            "order $M \\approx D^2$."
         ),
         Text(
             "The benchmark (`python -m zoo.bench attention`, part (b), batch 1) "
@@ -436,7 +441,8 @@ def a1_4(out_dir, bench_dir):
             "A1.4", "When linear attention wins", statement=statement,
             derivation=_derivation(w),
             result=[Text(
-                "$O(LD^2d_h)$ against $O(L^2d_h)$: linear attention wins once "
+                "$O(LD^3)$ against $O(L^2D)$ (width $D$, $M = 1 + D + D^2$ features): "
+                "linear attention wins once "
                 f"$L \\gtrsim M \\approx D^2$; $L^* = {predicted_crossover(w):.0f}$ "
                 "at the benchmark's widths by the flop count."
             )],
@@ -454,7 +460,8 @@ def a1_4(out_dir, bench_dir):
     ratios = ", ".join(bounded(r, r["measured"] / r["predicted"], 2) for _, r in plain)
     result = [
         Text(
-            "$O(LD^2d_h)$ against $O(L^2d_h)$: linear attention wins once "
+            "$O(LD^3)$ against $O(L^2D)$ (width $D$, $M = 1 + D + D^2$ features): "
+            "linear attention wins once "
             f"$L \\gtrsim M \\approx D^2$. At the benchmark's widths the flop "
             f"count gives $L^* = {predicted_crossover(w):.0f}$ (non-causal); "
             f"measured: {measured}, i.e. {ratios} times $L^*$. The count gives "

@@ -48,7 +48,7 @@ def linear_attention_error(length=12, dim=8, causal=False, seed=0):
 
 
 def claimed_linear_attention(phi_q, phi_k, v, causal=False):
-    """The derivation's Z = Delta^-1 Phi(Q) (Phi(K)^T V), associativity used.
+    """The derivation's Y = Delta^-1 Phi(Q) (Phi(K)^T V), associativity used.
 
     Causal: prefix sums S_i = sum_{j<=i} phi(k_j) v_j^T, z_i = sum_{j<=i} phi(k_j).
     No L x L matrix is formed.
@@ -95,15 +95,16 @@ def a1_3(out_dir):
         ],
         derivation=[
             Text(
-                "Row $i$ of softmax attention with the kernel $\\kappa(q, k) = \\exp(q^\\top k)$:"
+                "Row $i$ of softmax attention, $y_i$ (row $i$ of the output $Y$), with "
+                "the kernel $\\kappa(q, k) = \\exp(q^\\top k)$:"
             ),
             Math(
-                "z_i = \\frac{\\sum_j \\kappa(q_i, k_j)\\, v_j}{\\sum_j \\kappa(q_i, k_j)} \\approx \\frac{\\sum_j \\phi(q_i)^\\top \\phi(k_j)\\, v_j}{\\sum_j \\phi(q_i)^\\top\\phi(k_j)}"
+                "y_i = \\frac{\\sum_j \\kappa(q_i, k_j)\\, v_j}{\\sum_j \\kappa(q_i, k_j)} \\approx \\frac{\\sum_j \\phi(q_i)^\\top \\phi(k_j)\\, v_j}{\\sum_j \\phi(q_i)^\\top\\phi(k_j)}"
             ),
             Text(
                 "Stacking rows, the numerators are $\\Phi(Q)\\Phi(K)^\\top V$ and the "
                 "denominators the entries of $\\Phi(Q)\\Phi(K)^\\top 1_L$, so "
-                "$Z \\approx \\Delta^{-1}\\Phi(Q)\\Phi(K)^\\top V$ with "
+                "$Y \\approx \\Delta^{-1}\\Phi(Q)\\Phi(K)^\\top V$ with "
                 "$\\Delta = \\mathrm{diag}(\\Phi(Q)\\Phi(K)^\\top 1_L)$; every "
                 "entry of $\\Delta$ is at least $L/2$ (A1.2), so $\\Delta^{-1}$ "
                 "exists. Matrix products are "
@@ -115,13 +116,24 @@ def a1_3(out_dir):
             Text(
                 "$\\Phi(K)^\\top V$ is $M \\times D$ and $\\Phi(K)^\\top 1_L$ is $M$-long, "
                 "both computed once in $O(LMD)$; each row then costs $O(MD)$. "
-                "No $L \\times L$ matrix is formed. Causal: prefix sums "
-                "$S_i = \\sum_{j \\le i} \\phi(k_j)v_j^\\top$, $z_i = \\sum_{j\\le i}\\phi(k_j)$."
+                "No $L \\times L$ matrix is formed. Causal (row $i$ attends to "
+                "$j \\le i$ only): the two sums become prefix sums, "
+                "$S_i = \\sum_{j \\le i} \\phi(k_j)v_j^\\top$ ($M \\times D$) and "
+                "$z_i = \\sum_{j\\le i}\\phi(k_j)$ ($M$-long), each one update "
+                "from the previous, and the output row is"
             ),
+            Math(
+                "y_i = \\frac{S_i^\\top \\phi(q_i)}{\\phi(q_i)^\\top z_i}, "
+                "\\qquad S_i = S_{i-1} + \\phi(k_i)\\,v_i^\\top, \\quad "
+                "z_i = z_{i-1} + \\phi(k_i)"
+            ),
+            Text("still $O(LMD)$ in all."),
         ],
         result=[
             Text(
-                "$Z \\approx \\Delta^{-1}\\Phi(Q)(\\Phi(K)^\\top V)$ in $O(LMD)$ time."
+                "$Y \\approx \\Delta^{-1}\\Phi(Q)(\\Phi(K)^\\top V)$ in $O(LMD)$ "
+                "time; causal, $y_i = S_i^\\top\\phi(q_i) / \\phi(q_i)^\\top z_i$ "
+                "with prefix sums $S_i$, $z_i$, also $O(LMD)$."
             )
         ],
         evidence=[

@@ -40,7 +40,7 @@ def target_hours(step, lookback, horizon, hours=READING_HOURS):
     """(first, last) hour of the targets of step `step` (from 1).
 
     A day of readings at hours a..b gives windows whose first input is at
-    t = a..b-L-H+1; their step-s target is at t+L+s-1.
+    t = a..b-P-F+1 (lookback P, horizon F); their step-s target is at t+P+s-1.
 
     Args:
         step, lookback, horizon: int.
@@ -398,9 +398,9 @@ def _derivation(config, facts, model_blocks):
     split = "/".join(str(round(100 * f)) for f in config["split"])
     data = f"**Data.** The sheet's own road data is not public (and the report is built offline), so the runs use {data}. The unit is seconds, not the mph of METR-LA."
     windows = f"Windows of the last {lb} readings (standardized per segment with the training part's mean and deviation, plus sin/cos of the time of day and week) predict the next {hz}. Baselines: persistence (repeat the last value), seasonal naive (same time one day earlier, persistence where missing) and historical average (training mean of the segment at that time of day). The split is chronological, {split}; no window crosses the night."
-    why = "**Why not MAE per step.** A day of readings from hour $a$ to hour $b$ gives windows whose first input is at $t = a, \\dots, b-L-H+1$; the target of step $s$ is at $t+L+s-1$, so"
-    hours = "\\text{hours of step } s = [\\,a+L+s-1,\\; b-H+s\\,], \\qquad \\text{common to all steps: } [\\,a+L+H-1,\\; b-H+1\\,]."
-    so = f"With $a = {a}$, $b = {b}$, $L = {lb}$, $H = {hz}$: step 1 at {_span(target_hours(1, lb, hz))}, step {hz} at {_span(target_hours(hz, lb, hz))}. Each step sees another part of the day, so even a forecaster that ignores the step (the historical average) scores differently per step. Steps are therefore compared on the common targets (the same segment and time at every step, {_span(common_hours(lb, hz))}), where such a forecaster scores the same at each, and errors are also given by hour of day. The best forecaster is chosen on the validation split; the test split only reports."
+    why = "**Why not MAE per step.** Write $P$ for the lookback (readings in a window) and $F$ for the horizon (steps forecast): letters of their own, since $L$ and $H$ mean length and heads in the other sections. A day of readings from hour $a$ to hour $b$ gives windows whose first input is at $t = a, \\dots, b-P-F+1$; the target of step $s$ is at $t+P+s-1$, so"
+    hours = "\\text{hours of step } s = [\\,a+P+s-1,\\; b-F+s\\,], \\qquad \\text{common to all steps: } [\\,a+P+F-1,\\; b-F+1\\,]."
+    so = f"With $a = {a}$, $b = {b}$, $P = {lb}$, $F = {hz}$: step 1 at {_span(target_hours(1, lb, hz))}, step {hz} at {_span(target_hours(hz, lb, hz))}. Each step sees another part of the day, so even a forecaster that ignores the step (the historical average) scores differently per step. Steps are therefore compared on the common targets (the same segment and time at every step, {_span(common_hours(lb, hz))}), where such a forecaster scores the same at each, and errors are also given by hour of day. The best forecaster is chosen on the validation split; the test split only reports."
     return [Text(data), Text(windows), *model_blocks, Text(why), Math(hours), Text(so)]
 
 
