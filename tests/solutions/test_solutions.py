@@ -268,8 +268,9 @@ def test_report_from_runs_states_gaps_and_bad_input(
             "--only", "A3,B3", "--bench", str(tmp_path / "none")]  # fmt: skip
     assert main(argv) == 0
     text = (out / "solutions.md").read_text()
-    assert "| lstm " in text and "DIFFERENT dataset" in text
+    assert "| lstm " in text and "another corpus, split unstated" in text
     assert "| sheet: LSTM" in text and "1.1828" in text  # printed exactly
+    assert '"the final testing metrics"' in text  # the sheet's own words
     assert "chatbot-transformer/metrics.json: unreadable or partial" in text
     assert "No traffic runs found" in text and "python -m zoo.train" in text
     assert (out / "figures" / "a3_loss.png").is_file()

@@ -121,6 +121,27 @@ def compare(runs):
             "claims": claims}  # fmt: skip
 
 
+def quantity_label(split, metric):
+    """The column title of one compared quantity.
+
+    Args:
+        split: str, "val", "train", "test" or "rubric".
+        metric: str, a key of QUANTITIES.
+
+    Returns:
+        str.
+
+    Example:
+    >>> quantity_label("val", "loss"), quantity_label("test", "distinct_2")
+    ('val loss', 'test d-2')
+    """
+    if metric == "loss":
+        return "val loss"
+    if metric in RELEVANCE_LABELS:
+        return RELEVANCE_LABELS[metric]
+    return f"{split} {SIMILARITY_LABELS[metric]}"
+
+
 def comparison_frame(comparison):
     """A wide table: one row per model, "mean ± std" per (split, metric)."""
     import pandas as pd
@@ -128,12 +149,7 @@ def comparison_frame(comparison):
     table = {}
     for row in comparison["rows"]:
         metric = row["metric"]
-        if metric == "loss":
-            label = "val loss"
-        elif metric in RELEVANCE_LABELS:
-            label = RELEVANCE_LABELS[metric]
-        else:
-            label = f"{row['split']} {SIMILARITY_LABELS[metric]}"
+        label = quantity_label(row["split"], metric)
         digits = {"loss": 3, "on_topic": 1}.get(metric, 4)
         table.setdefault(row["model"], {"model": row["model"]})[label] = (
             f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}"
