@@ -185,6 +185,27 @@ def _latex_block(block):
     raise TypeError(f"unknown block {type(block).__name__}")
 
 
+def _markdown_answer(block):
+    """A Result block as Markdown: text and formulas set off as a quote (the
+    boxed answer); tables and figures as usual."""
+    body = _markdown_block(block)
+    if not isinstance(block, (Text, Math)):
+        return body
+    return "\n".join(f"> {line}" if line else ">" for line in body.splitlines())
+
+
+def _latex_answer(block):
+    """A Result block as LaTeX: text and formulas in a box the width of the
+    line (the boxed answer); tables and figures as usual."""
+    body = _latex_block(block)
+    if not isinstance(block, (Text, Math)):
+        return body
+    return (
+        "\\par\\noindent\\fbox{\\parbox{\\dimexpr\\linewidth-2\\fboxsep-2\\fboxrule"
+        "\\relax}{" + body + "}}\\par"
+    )
+
+
 def _environment(latex):
     options = {"undefined": jinja2.StrictUndefined, "keep_trailing_newline": True}
     if latex:  # braces are everywhere in LaTeX: other delimiters
@@ -204,6 +225,7 @@ def render(sections, meta, fmt):
     latex = fmt == "tex"
     environment = _environment(latex)
     environment.filters["block"] = _latex_block if latex else _markdown_block
+    environment.filters["answer"] = _latex_answer if latex else _markdown_answer
     environment.filters["text"] = _inline_latex if latex else (lambda s: s)
     environment.filters["cell"] = _inline_latex if latex else markdown_cell
     template = environment.get_template(f"solutions.{fmt}.j2")

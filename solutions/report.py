@@ -129,6 +129,9 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
                 )
     meta = {
         "backend_line": describe(),
+        "provenance": provenance(
+            {task: found[task][0] for task in found}, comparison, source, from_summary
+        ),
         "summary": f"Checks: {checks_summary(sections)}.",
         # Only runs read from --runs are summarized again, never the summary.
         "runs": {
@@ -138,6 +141,74 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
         },
     }
     return sections, meta
+
+
+def _runs_provenance(task, runs):
+    """One clause: which runs of `task`, when, by which code (older runs
+    recorded no code version and say so)."""
+    environments = [
+        run.get("config", {}).get("environment", {}) for run in runs.values()
+    ]
+    folders = sorted(
+        {
+            os.path.dirname(os.path.normpath(run.get("path", "")))
+            for run in runs.values()
+        }
+    )
+    started = sorted(e["started"] for e in environments if e.get("started"))
+    codes = sorted({e["code"] for e in environments if e.get("code")})
+    backends = sorted({e["backend"] for e in environments if e.get("backend")})
+    when = (
+        f"started {started[0]}"
+        if started and started[0] == started[-1]
+        else f"started {started[0]} to {started[-1]}"
+        if started
+        else "start not recorded"
+    )
+    return (f"{task} runs ({', '.join(sorted(runs))}) in "
+            f"{', '.join(f'`{f}`' for f in folders) or '?'}, {'/'.join(backends) or '?'}, "
+            f"{when}, {', '.join(codes) or 'code version not recorded (older runs)'}")  # fmt: skip
+
+
+def provenance(runs_by_task, comparison, comparison_source, from_summary=()):
+    """The report's provenance: when, from which code, from which runs.
+
+    Args:
+        runs_by_task: {task: {model: run}} the sections read.
+        comparison: the multi-seed comparison dict, or None.
+        comparison_source: str, where it came from.
+        from_summary: tasks whose runs were read from the committed runs.json.
+
+    Returns:
+        str, one paragraph.
+
+    Example:
+    >>> env = {"started": "2026-12-06 05:21 UTC", "code": "commit abc", "backend": "jax"}
+    >>> run = {"path": "runs/suite-X/chatbot-lstm", "config": {"environment": env}}
+    >>> line = provenance({"chatbot": {"lstm": run}}, None, "none")
+    >>> line.split("; ")[1]
+    'chatbot runs (lstm) in `runs/suite-X`, jax, started 2026-12-06 05:21 UTC, commit abc.'
+    """
+    import time
+
+    from zoo.runtime import code_version
+
+    parts = [
+        f"Made on {time.strftime('%Y-%m-%d', time.gmtime())} from {code_version()}"
+    ]
+    for task, runs in sorted(runs_by_task.items()):
+        if runs:
+            read = (
+                " (read from the committed runs.json)" if task in from_summary else ""
+            )
+            parts.append(_runs_provenance(task, runs) + read)
+    if comparison is not None:
+        made = ", ".join(
+            v for v in (comparison.get("written"), comparison.get("code")) if v
+        )
+        parts.append(f"seeds comparison: {comparison_source} "
+                     f"({made or 'date and code version not recorded'})")  # fmt: skip
+    return "**Provenance.** " + "; ".join(parts) + "."
 
 
 def write(sections, meta, out_dir, formats):
