@@ -11,7 +11,7 @@ from solutions import figures
 from solutions.document import Figure
 from zoo import metrics
 from zoo.train.chatbot_task import SHEET_REFERENCE
-from zoo.train.compare import LOWER_IS_BETTER, RELEVANCE_LABELS
+from zoo.train.compare import LOWER_IS_BETTER, quantity_label
 
 ORDER = ("lstm", "lstm-attention", "transformer", "transformer-linear")
 BASELINES = ("most-frequent", "retrieval")
@@ -59,16 +59,6 @@ def ours_vs_sheet(runs):
                  **{label: f"{memorized[key]:.4f}" for key, label in SIMILARITIES.items()},
                  "loss": ""})  # fmt: skip
     return pd.DataFrame(rows + SHEET)
-
-
-def quantity_label(split, metric):
-    """A compared quantity as the tables name it ("val loss", "test
-    Jaccard", "test d-2", "rubric on topic")."""
-    if metric == "loss":
-        return "val loss"
-    if metric in RELEVANCE_LABELS:
-        return RELEVANCE_LABELS[metric]
-    return f"{split} {SIMILARITIES[metric]}"
 
 
 def held_out(runs):

@@ -143,9 +143,17 @@ def build_sections(wanted, runs_dir, out_dir, bench_dir):
     return sections, meta
 
 
-def _runs_provenance(task, runs):
-    """One clause: which runs of `task`, when, by which code (older runs
-    recorded no code version and say so)."""
+def runs_provenance(task, runs):
+    """One clause: which runs of `task`, when, by which code.
+
+    Args:
+        task: str, "chatbot" or "traffic".
+        runs: {model: run}, each with `path` and `config.environment`
+            (older runs recorded no code version and the clause says so).
+
+    Returns:
+        str.
+    """
     environments = [
         run.get("config", {}).get("environment", {}) for run in runs.values()
     ]
@@ -201,7 +209,7 @@ def provenance(runs_by_task, comparison, comparison_source, from_summary=()):
             read = (
                 " (read from the committed runs.json)" if task in from_summary else ""
             )
-            parts.append(_runs_provenance(task, runs) + read)
+            parts.append(runs_provenance(task, runs) + read)
     if comparison is not None:
         made = ", ".join(
             v for v in (comparison.get("written"), comparison.get("code")) if v

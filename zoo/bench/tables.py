@@ -1,38 +1,25 @@
-"""`python -m zoo.bench.tables`: README's benchmark tables from the JSON results.
+"""`python -m zoo.bench.tables`: docs/benchmarks.md's tables from the JSON results.
 
 `make bench` runs every benchmark on every backend into `reports/bench/`
-and then this, which rewrites each table of README.md between its two
+and then this, which rewrites each table of docs/benchmarks.md between its two
 markers, `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`, from those
 files, so that the tables always say what the committed results say. A
 result file that is missing leaves its rows out (a row says so); a marker
-that is missing is an error (exit 2), and README.md is rewritten in one
+that is missing is an error (exit 2), and the page is rewritten in one
 atomic step or not at all.
 """
 
 import json
 import pathlib
-import re
 import sys
 
 from zoo.errors import OneLineParser, ZooError, print_error
 from zoo.io import write_text
+from zoo.markdown import replace_marked
+from zoo.markdown import table as _table
 
 BACKENDS = ("jax", "tensorflow", "torch")
 SEQ2SEQ_MODELS = ("lstm", "lstm-attention", "transformer", "transformer-linear")
-
-
-def _table(header, rows):
-    """A Markdown table.
-
-    Example:
-    >>> print(_table(["a", "b"], [[1, 2]]))
-    | a | b |
-    |---|---|
-    | 1 | 2 |
-    """
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _load(folder, name):
@@ -161,14 +148,6 @@ def rewrite(text, folder):
     | jax | not measured |  |  |  |  |
     """
     for name, build in TABLES.items():
-        pattern = re.compile(
-            rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.DOTALL
-        )
-        if not pattern.search(text):
-            raise ZooError(
-                f"README has no <!-- bench:{name} --> ... <!-- /bench:{name} --> "
-                "markers; put them around the table to regenerate"
-            )
         try:
             table = build(folder)
         except (KeyError, TypeError, ValueError, StopIteration, ZeroDivisionError):
@@ -176,9 +155,7 @@ def rewrite(text, folder):
                 f"{folder}: the {name} results are not what zoo.bench writes; "
                 "rerun `make bench`"
             ) from None
-        text = pattern.sub(
-            lambda match, table=table: match[1] + table + "\n" + match[2], text
-        )
+        text = replace_marked(text, f"bench:{name}", table)
     return text
 
 
@@ -186,7 +163,7 @@ def main(argv=None):
     parser = OneLineParser(
         prog="python -m zoo.bench.tables", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--readme", default="README.md")
+    parser.add_argument("--readme", default="docs/benchmarks.md")
     parser.add_argument("--results", default="reports/bench")
     args = parser.parse_args(argv)
     try:
