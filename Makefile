@@ -26,16 +26,18 @@ $(STAMP): pyproject.toml requirements/$(VARIANT).txt requirements/constraints-$(
 
 # The report of a run goes under runs/ (ignored by git): `make run` never
 # changes a tracked file. `make report` refreshes the committed reports/
-# (and its runs.json summary) from the runs, for maintainers.
+# (and its runs.json summary) from the runs, and README's results tables
+# from reports/, for maintainers.
 run: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m zoo.train
 	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out runs/report
 
 report: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out reports
+	$(PY) -m solutions.readme_tables
 
 # `make bench` runs every benchmark on every backend (22 minutes on 2
-# cores) and rewrites README's tables from reports/bench/*.json.
+# cores) and rewrites docs/benchmarks.md's tables from reports/bench/*.json.
 bench: $(STAMP)
 	for b in jax torch tensorflow; do \
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench attention --out reports/bench/attention-$$b.json && \

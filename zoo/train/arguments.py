@@ -224,7 +224,7 @@ def build_parser():
         help="data-parallel: split every batch over the devices, and over the "
         "processes a launcher started (torchrun, TF_CONFIG, KERAS_DISTRIBUTION_*); "
         "model-parallel: shard attention heads and LSTM gates over the local "
-        "devices (JAX); see the README, Scaling out (default: one device)",
+        "devices (JAX); see docs/scaling-out.md (default: one device)",
     )
     add_backend_option(parser)
     return parser

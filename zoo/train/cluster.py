@@ -219,7 +219,7 @@ def join():
         raise ZooError(
             f"the environment launches {engine} processes but KERAS_BACKEND is "
             f"{backend}; set KERAS_BACKEND={engine} or use {backend}'s launcher "
-            "(see the README, Scaling out)"
+            "(see docs/scaling-out.md)"
         )
     if processes < 1 or not 0 <= rank < processes:
         raise ZooError(
