@@ -160,7 +160,7 @@ def prompts_table(runs):
         for model in models:
             row[model] = runs[model]["metrics"]["prompts"][index]["reply"] or "(empty)"
         rows.append(row)
-    counts = {"prompt": "distinct / degenerate"}
+    counts = {"prompt": "distinct replies / degenerate (a token 3 times in a row)"}
     for model in models:
         report = runs[model]["metrics"]["prompt_report"]
         counts[model] = (

@@ -257,7 +257,8 @@ def overfull_boxes(log_text, limit_pt=1.0):
 
 
 def compile_pdf(tex_path, out_dir, source_date_epoch="0", overfull=None):
-    """pdflatex twice (for the table of contents) in a temporary folder.
+    """pdflatex until the table of contents is stable (at most 4 runs; the
+    contents' own length can move the pages it lists), in a temporary folder.
 
     Args:
         tex_path, out_dir: str, the LaTeX source and the report's folder.
@@ -277,7 +278,8 @@ def compile_pdf(tex_path, out_dir, source_date_epoch="0", overfull=None):
     with tempfile.TemporaryDirectory() as work:
         shutil.copy(tex_path, os.path.join(work, "solutions.tex"))
         shutil.copytree(os.path.join(out_dir, "figures"), os.path.join(work, "figures"))
-        for _ in range(2):
+        toc_path, previous = os.path.join(work, "solutions.toc"), None
+        for run in range(4):
             done = subprocess.run(
                 ["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
                  "solutions.tex"],
@@ -289,6 +291,11 @@ def compile_pdf(tex_path, out_dir, source_date_epoch="0", overfull=None):
                 raise RuntimeError(
                     "pdflatex failed: " + (errors[0] if errors else "see its log")
                 )
+            with open(toc_path, errors="replace") as handle:
+                contents = handle.read()
+            if run and contents == previous:
+                break
+            previous = contents
         if overfull is not None:
             with open(os.path.join(work, "solutions.log"), errors="replace") as log:
                 overfull.extend(overfull_boxes(log.read()))

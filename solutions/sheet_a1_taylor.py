@@ -182,10 +182,8 @@ def a1_2(out_dir):
             Text(
                 "With $K$ terms the $i$-th term needs $\\mathrm{vec}$ of the $i$-fold "
                 "outer product, scaled by $1/\\sqrt{i!}$: $M = \\sum_{i=0}^{K-1} D^i$. "
-                "(The sheet writes the sum up to $i = K$. $K$ terms are the "
-                "degrees $0$ to $K - 1$, so the upper limit is $K - 1$; with $K$ "
-                "the sum has $K + 1$ terms and for $K = 3$ gives "
-                "$1 + D + D^2 + D^3$, not the sheet's own $1 + D + D^2$.)"
+                "($K$ terms are the degrees $0$ to $K - 1$, hence the upper "
+                "limit $K - 1$; $K = 3$ gives back $1 + D + D^2$, the map above.)"
             ),
             Text(
                 "Symmetry: $x^{\\otimes i}$ is a symmetric tensor, so only the distinct "

@@ -63,6 +63,20 @@ class FusedLSTM(keras.layers.LSTM):
         )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
+        """Keras' LSTM loop, on the backend's fused kernel where it applies.
+
+        Args:
+            sequences: (batch, time, features) inputs.
+            initial_state: [h, c], each (batch, units).
+            mask: (batch, time) booleans or None. The fused kernel runs
+                with no mask, tanh/sigmoid activations, a bias, float32,
+                no dropout in training, not backwards, stateful or
+                unrolled; anything else takes Keras' own loop.
+            training: bool.
+
+        Returns:
+            (last output, outputs, [h, c]), as `keras.layers.LSTM.inner_loop`.
+        """
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         if not self._fused_eligible(mask, training):
