@@ -12,7 +12,7 @@ BACKEND ?= jax
 
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: run report test venv lint bench gpu-check clean
+.PHONY: run report test docs venv lint bench gpu-check clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,13 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	$(PY) tests/matrix.py
+
+# The documentation site in build/site/ (open build/site/index.html): the
+# guides, the tutorials executed at full size (ZOO_TUTORIAL_SIZE=small for
+# seconds), the worked solutions and the API reference; strict: any warning
+# fails it. KaTeX comes from the npm registry on the first build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 KERAS_BACKEND=$(BACKEND) $(PY) scripts/build_docs.py
 
 # On a machine with an NVIDIA GPU: CUDA builds, the layer and decoding tests
 # and two benchmarks per backend on the GPU, then make run; a summary in
