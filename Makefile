@@ -34,7 +34,7 @@ run: $(STAMP)
 
 report: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out reports
-	$(PY) -m solutions.readme_tables
+	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions.readme_tables
 
 # `make bench` runs every benchmark on every backend (22 minutes on 2
 # cores) and rewrites docs/benchmarks.md's tables from reports/bench/*.json.

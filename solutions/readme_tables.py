@@ -12,16 +12,24 @@ the JSON gives. A missing marker or an unreadable file is an error (exit
 """
 
 import json
+import os
 import pathlib
 import sys
 
-from solutions.chatbot_tables import BASELINES, claims_text, ordered
-from solutions.report import runs_provenance
-from zoo.errors import OneLineParser, ZooError, print_error
-from zoo.io import write_text
-from zoo.markdown import replace_marked
-from zoo.markdown import table as markdown_table
-from zoo.train.compare import comparison_frame
+from zoo import quiet_startup
+
+# The tables import the report's modules, which import Keras: its backend's
+# start-up lines stay off stderr, as in every CLI of the zoo.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+quiet_startup.install()
+
+from solutions.chatbot_tables import BASELINES, claims_text, ordered  # noqa: E402
+from solutions.report import runs_provenance  # noqa: E402
+from zoo.errors import OneLineParser, ZooError, print_error  # noqa: E402
+from zoo.io import write_text  # noqa: E402
+from zoo.markdown import replace_marked  # noqa: E402
+from zoo.markdown import table as markdown_table  # noqa: E402
+from zoo.train.compare import comparison_frame  # noqa: E402
 
 TRAFFIC_BASELINES = {
     "persistence": "persistence (last value)",

@@ -49,13 +49,17 @@ def library_versions():
     return versions
 
 
+# What makes the zoo's results: a change elsewhere (reports, docs) is not one.
+CODE_PATHS = ("zoo", "solutions", "pyproject.toml", "requirements")
+
+
 def code_version():
     """Which code of the zoo runs: its git commit, or the installed package.
 
     In a checkout, the commit of HEAD (12 hex digits), marked when tracked
-    files differ from it; installed from a wheel or sdist (no .git beside the
-    package), the package's version. Results record it so that a table made
-    by older code can be told apart.
+    files of the code (CODE_PATHS) differ from it; installed from a wheel or
+    sdist (no .git beside the package), the package's version. Results
+    record it so that a table made by older code can be told apart.
 
     Returns:
         str, e.g. "commit 1a2b3c4d5e6f", "commit 1a2b3c4d5e6f with uncommitted
@@ -82,7 +86,10 @@ def code_version():
                 ).stdout.strip()
 
             commit = git("rev-parse", "--short=12", "HEAD")
-            changed = git("status", "--porcelain", "--untracked-files=no")
+            # Only the code that makes results: a rewritten report, README or
+            # figure is not a change of the code that made it.
+            changed = git("status", "--porcelain", "--untracked-files=no", "--",
+                          *CODE_PATHS)  # fmt: skip
             return f"commit {commit}" + (" with uncommitted changes" if changed else "")
         except (OSError, subprocess.SubprocessError):
             pass  # no git, or not a repository after all: the package's version
