@@ -8,6 +8,12 @@ pairs are split train/val/test with the seed: by conversation when the
 corpus gives conversations (no conversation lends pairs to two splits),
 pair by pair otherwise. The vocabulary comes from the training split only,
 so validation and test words the model never saw become UNK.
+
+The rare-word count runs over every kept pair before the split, as the
+tutorial trims its whole corpus: it decides which pairs make up the corpus
+(each split's pairs hold only words seen 3 times somewhere), never what the
+model learns from; counting the training split alone would drop more test
+pairs, those whose words are common only outside training.
 """
 
 import math
