@@ -81,24 +81,27 @@ rng = np.random.default_rng(0)
 d, sigma = 16, 0.5
 trials = 2_000 if SMALL else 20_000
 x_i, x_j = (v / np.linalg.norm(v) for v in rng.normal(size=(2, d)))
-print("trials:", trials, " sigma^4 =", sigma**4)
-print(" d_h  mean(scaled)  Var(scaled)/s^4  Var(unscaled)/(d_h s^4)  kurtosis")
+print(f"trials: {trials}; sigma^4 = {sigma**4}")
+print(" d_h   E[alpha]  Var[alpha] (sigma^4)  Var[q k^T] (d_h sigma^4)"
+      "  kurtosis (3+6/d_h)")  # fmt: skip
 for d_h in (4, 16, 64, 256):
     raw = []
     for _ in range(trials // 500):  # 500 trials at a time keeps memory small
         w_q, w_k = rng.normal(0.0, sigma, size=(2, 500, d, d_h))
         raw.append(((x_i @ w_q) * (x_j @ w_k)).sum(-1))
-    raw = np.concatenate(raw)
+    raw = np.concatenate(raw)  # q_i k_j^T, one per trial
     alpha = raw / np.sqrt(d_h)
     kurtosis = (alpha**4).mean() / alpha.var() ** 2
-    print(f"{d_h:4d}  {alpha.mean():+12.4f}  {alpha.var() / sigma**4:15.3f}  "
-          f"{raw.var() / (d_h * sigma**4):23.3f}  {kurtosis:8.2f}")  # fmt: skip
+    print(f"{d_h:4d}  {alpha.mean():+8.4f}  {alpha.var():.4f} ({sigma**4:.4f})"
+          f"       {raw.var():8.3f} ({d_h * sigma**4:6.3f})"
+          f"        {kurtosis:.2f} ({3 + 6 / d_h:.2f})")  # fmt: skip
 
 # %% [markdown]
 # The last column is the central limit theorem at work: each term q_ia k_ja
 # is a product of two Gaussians (kurtosis 9, heavy-tailed), but their sum
 # over d_h independent coordinates tends to a normal law (kurtosis 3; here
-# 3 + 6/d_h). So q_i k_jᵀ ≈ 𝒩(0, d_h σ⁴): its typical size is σ²√d_h.
+# exactly 3 + 6/d_h, up to the sampling noise of a fourth moment). So
+# q_i k_jᵀ ≈ 𝒩(0, d_h σ⁴): its typical size is σ²√d_h.
 # Without the 1/√d_h, wider heads give larger scores, and the softmax of
 # large scores is nearly one-hot: almost all weight on the largest score,
 # and its Jacobian diag(p) − ppᵀ, through which every gradient flows, is
@@ -127,8 +130,10 @@ for d_h in (4, 16, 64, 256):
           f"             {s[2]:.3f}   {u[2]:.3f}")  # fmt: skip
 
 # %% [markdown]
-# Scaled, the three columns barely move with d_h; unscaled, the largest
-# weight tends to 1, the entropy to 0 and the Jacobian to 0: the softmax
+# Scaled, the three columns barely move with d_h. Unscaled, the largest
+# weight tends to 1 and the entropy to 0 as d_h grows, and once the weights
+# are nearly one-hot the Jacobian shrinks too (at d_h = 4 the unscaled
+# scores are only twice as spread and it is still larger): the softmax
 # saturates and stops passing gradient.
 #
 # ## B2.ii — How many multiplications O takes
@@ -185,7 +190,8 @@ sizes = ((8, 16, 2), (16, 32, 4)) if SMALL else ((8, 16, 2), (16, 32, 4), (64, 6
 for n, d, heads in sizes:
     layer = MultiHeadAttention(num_heads=heads, key_dim=d // heads, use_bias=False)
     x = rng.normal(size=(n, d))
-    o_zoo = ops.convert_to_numpy(layer(x[None].astype("float32"), x[None]))[0]
+    x32 = x[None].astype("float32")
+    o_zoo = ops.convert_to_numpy(layer(x32, x32))[0]
     o_numpy, count = counted_attention(layer, x)
     formula = 4 * n * d**2 + 2 * n**2 * d + 2 * heads * n**2
     print(f"N={n:3d} d={d:3d} H={heads}: counted {count['mul']:>9,}, "
@@ -217,7 +223,7 @@ w_v = ops.convert_to_numpy(layer.value_kernel)  # (d, H, d_h)
 w_o = ops.convert_to_numpy(layer.output_kernel)  # (H, d_h, d): the row blocks
 w_h = [w_v[:, h] @ w_o[h] for h in range(heads)]
 rebuilt = sum(scores[0, h] @ x[0] @ w_h[h] for h in range(heads))
-print("max |O - sum_h H~_h X W^(h)|:", np.abs(o[0] - rebuilt).max())
+print(f"max |O - sum_h H~_h X W^(h)| = {np.abs(o[0] - rebuilt).max():.1e}")
 print("ranks of W^(h):", [int(np.linalg.matrix_rank(w)) for w in w_h],
       f"(d_h = {d // heads}, d = {d})")  # fmt: skip
 
@@ -245,8 +251,8 @@ print(f"relative error of the best rank-{d // heads} approximation: {missed:.2f}
 # 1. Repeat the Monte Carlo of B2.i with ‖x_i‖ = 2 and ‖x_j‖ = 1/2, then
 #    with ‖x_i‖ = ‖x_j‖ = 2. Which of the two changes Var[α_ij], and by how
 #    much? Compare with σ⁴‖x_i‖²‖x_j‖².
-# 2. With the biases of the layer (`use_bias=True`), how does the count of
-#    B2.ii change? Extend `counted_attention` and check it (biases are
-#    additions, so the count should not move).
+# 2. Give the layer biases (`use_bias=True`) and extend `counted_attention`
+#    to add them (`layer.query_bias` and so on). Does the count of
+#    multiplications change? Does O still match the layer's output?
 # 3. For d = 512 and H = 8, find the N at which the two N×N products cost
 #    as much as the four projections.
