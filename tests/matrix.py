@@ -49,19 +49,19 @@ XLA_TEST_FLAGS = (
 # The shards of one backend's suite; together they are pyproject's testpaths.
 LAYER_PATHS = ["tests/layers", "zoo", "solutions"]
 TRAIN_PATHS = ["tests/train"]
-# Seconds each shard took on this machine (2026-12-05, an Intel Xeon), only
-# to start the longest first: a shard that waits for the last free slot
-# then is short.
+# Seconds each shard took in `make test` on this machine (2026-12-07, an
+# AMD EPYC, two shards at a time), only to start the longest first: a
+# shard that waits for the last free slot then is short.
 WEIGHTS = {
-    ("jax", "layers"): 195,
-    ("jax", "rest"): 175,
-    ("tensorflow", "train"): 130,
-    ("tensorflow", "rest"): 130,
-    ("jax", "train"): 120,
-    ("torch", "train"): 110,
-    ("torch", "rest"): 100,
-    ("tensorflow", "layers"): 70,
-    ("torch", "layers"): 20,
+    ("jax", "rest"): 372,
+    ("jax", "layers"): 302,
+    ("tensorflow", "train"): 256,
+    ("tensorflow", "rest"): 255,
+    ("torch", "rest"): 243,
+    ("jax", "train"): 189,
+    ("torch", "train"): 149,
+    ("tensorflow", "layers"): 92,
+    ("torch", "layers"): 25,
 }
 
 
