@@ -173,9 +173,13 @@ def test_projected_memory_equals_cross_attention_call():
     assert np.abs(unmasked[0] - expected[0]).max() > 1e-3
 
 
-@pytest.mark.parametrize("attention", ["softmax", "linear"])
-def test_decoder_block_steps_equal_its_call(attention):
-    block = TransformerDecoderBlock(HEADS, 16, attention, dropout=0.0)
+@pytest.mark.parametrize(
+    "attention, feature_dim", [("softmax", None), ("linear", None), ("linear", 3)]
+)
+def test_decoder_block_steps_equal_its_call(attention, feature_dim):
+    block = TransformerDecoderBlock(
+        HEADS, 16, attention, dropout=0.0, feature_dim=feature_dim
+    )
     full = numpy(block(X, MEMORY, encoder_outputs_mask=MEMORY_MASK))
     state = block.get_initial_state(B, max_length=T)
     cross = block.cross_key_value(MEMORY)
@@ -306,3 +310,24 @@ def test_fixed_cache_step_traces_under_jit():
         outputs.append(numpy(out))
     np.testing.assert_allclose(np.concatenate(outputs, 1), full, atol=1e-5)
     assert len(traces) == 1
+
+
+def test_feature_dim_sets_the_linear_state_to_the_taylor_size():
+    # The recurrent state S per head is M x d_v with M = 1 + f + f^2 (Taylor
+    # map of the f-wide queries and keys), z is M: f = 3 gives 13 rows,
+    # the head size (D / HEADS = 4) 21.
+    for feature_dim, features in ((3, 13), (None, 21)):
+        block = TransformerDecoderBlock(
+            HEADS, 16, "linear", dropout=0.0, feature_dim=feature_dim
+        )
+        block(X, MEMORY)
+        s, z = block.get_initial_state(B)
+        assert tuple(s.shape) == (B, HEADS, features, D // HEADS)
+        assert tuple(z.shape)[-1] == features
+
+
+def test_feature_dim_without_linear_attention_is_refused():
+    with pytest.raises(ValueError, match="only linear attention has a feature map"):
+        TransformerDecoderBlock(HEADS, 16, "softmax", feature_dim=3)
+    with pytest.raises(ValueError, match="'transformer-linear' only"):
+        build_seq2seq("transformer", 20, 8, num_heads=2, feature_dim=3)

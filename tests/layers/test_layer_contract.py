@@ -98,6 +98,16 @@ CASES = {
         26,
         0,
     ),
+    # A feature map narrower than the head: each head's queries and keys are
+    # projected to 3 channels (Taylor M = 13), the weights count the same.
+    "decoder-linear-feature-dim": (
+        TransformerDecoderBlock,
+        {"num_heads": 2, "hidden_dim": 8, "attention": "linear", "feature_dim": 3},
+        {"x": X, "encoder_outputs": MEMORY},
+        (B, T, D),
+        26,
+        0,
+    ),
     # Feature maps have no trainable weights: no fit step (see below).
     "taylor": (TaylorFeatureMap, {}, {"x": X}, (B, T, 1 + D + D * D), 0, 0),
     "taylor-symmetric": (

@@ -22,10 +22,16 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.bench.runners import result_header, state_bytes, timed_rounds
+from zoo.bench.runners import (
+    linear_feature_dim,
+    result_header,
+    state_bytes,
+    timed_rounds,
+)
 from zoo.data.text import SOS_ID
 from zoo.decoding import _initial_state, greedy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
+from zoo.models.seq2seq.transformer import LINEAR_FEATURE_DIM
 from zoo.runtime import set_random_seed
 
 
@@ -40,6 +46,8 @@ class DecodeBenchConfig:
     units: int = 128
     repeats: int = 3  # timed rounds, cached and recomputed alternating
     models: tuple = tuple(SEQ2SEQ)  # names of zoo.models.seq2seq.SEQ2SEQ
+    # transformer-linear's Taylor map input per head (None: the head size)
+    feature_dim: int | None = LINEAR_FEATURE_DIM
 
 
 def _no_eos(model):
@@ -150,7 +158,12 @@ def run(config):
     for name in config.models:
         set_random_seed(0)
         model = build_seq2seq(
-            name, config.vocab, config.units, num_heads=4, num_layers=2
+            name,
+            config.vocab,
+            config.units,
+            num_heads=4,
+            num_layers=2,
+            feature_dim=linear_feature_dim(name, config),
         )
         _no_eos(model)
         generator = generator_for(model)

@@ -321,3 +321,25 @@ def median_seconds(runners, repeats, pause=0.0, alternate=False):
         name: statistics.median(row[i] for row in table)
         for i, name in enumerate(runners)
     }
+
+
+def linear_feature_dim(name, config):
+    """The `feature_dim` a benchmark builds seq2seq model `name` with.
+
+    Args:
+        name: str, a key of `zoo.models.seq2seq.SEQ2SEQ`.
+        config: a benchmark config with a `feature_dim` field.
+
+    Returns:
+        int or None: `config.feature_dim` for transformer-linear, None for
+        the models without linear attention.
+
+    Example:
+    >>> from types import SimpleNamespace
+    >>> config = SimpleNamespace(feature_dim=16)
+    >>> linear_feature_dim("transformer-linear", config)
+    16
+    >>> linear_feature_dim("lstm", config) is None
+    True
+    """
+    return config.feature_dim if name == "transformer-linear" else None

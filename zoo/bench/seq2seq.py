@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from zoo.bench.runners import median_seconds, result_header
+from zoo.bench.runners import linear_feature_dim, median_seconds, result_header
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq
+from zoo.models.seq2seq.transformer import LINEAR_FEATURE_DIM
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Seq2SeqBenchConfig:
     repeats: int = 3  # timed rounds (median reported)
     heads: int = 4  # attention heads of the transformers
     layers: int = 2  # encoder and decoder blocks of the transformers
+    # transformer-linear's Taylor map input per head (None: the head size)
+    feature_dim: int | None = LINEAR_FEATURE_DIM
     # Seconds slept before each timed round: the other library's worker
     # threads go idle first (without it, on 2 cores, torch's reference
     # ranged 2.8k-13.7k tokens/s in one process).
@@ -70,7 +73,7 @@ def keras_epoch(name, config):
     arrays = _data(config)
     model = build_seq2seq(
         name, config.vocab, config.units, num_heads=config.heads,
-        num_layers=config.layers,
+        num_layers=config.layers, feature_dim=linear_feature_dim(name, config),
     )  # fmt: skip
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),

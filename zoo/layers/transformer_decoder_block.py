@@ -5,7 +5,6 @@ from keras import ops
 
 from zoo.layers.transformer_parts import (
     TransformerBlockBase,
-    make_attention,
     make_feed_forward,
 )
 
@@ -24,6 +23,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
         hidden_dim: int, feed-forward width.
         attention: "softmax" or "linear" (self- and cross-attention).
         dropout: float. Defaults to 0.1.
+        feature_dim: int or None, linear attention's query/key size per head
+            fed to the feature map (None: the head size).
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -50,12 +51,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
             keras.layers.LayerNormalization(epsilon=1e-5, name=f"norm{i}", dtype=policy)
             for i in (1, 2, 3)
         ]
-        self.self_attention = make_attention(
-            self.attention, self.num_heads, dim, self.dropout, "self_attention", policy
-        )
-        self.cross_attention = make_attention(
-            self.attention, self.num_heads, dim, self.dropout, "cross_attention", policy
-        )
+        self.self_attention = self._attention("self_attention", dim)
+        self.cross_attention = self._attention("cross_attention", dim)
         self.feed_forward = make_feed_forward(
             dim, self.hidden_dim, self.dropout, "ffn", policy
         )

@@ -4,7 +4,6 @@ import keras
 
 from zoo.layers.transformer_parts import (
     TransformerBlockBase,
-    make_attention,
     make_feed_forward,
 )
 
@@ -19,6 +18,8 @@ class TransformerEncoderBlock(TransformerBlockBase):
         attention: "softmax" (`MultiHeadAttention`) or "linear"
             (`LinearAttention`, Taylor feature map).
         dropout: float. Defaults to 0.1.
+        feature_dim: int or None, linear attention's query/key size per head
+            fed to the feature map (None: the head size).
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -44,9 +45,7 @@ class TransformerEncoderBlock(TransformerBlockBase):
         self.norm2 = keras.layers.LayerNormalization(
             epsilon=1e-5, name="norm2", dtype=policy
         )
-        self.self_attention = make_attention(
-            self.attention, self.num_heads, dim, self.dropout, "self_attention", policy
-        )
+        self.self_attention = self._attention("self_attention", dim)
         self.feed_forward = make_feed_forward(
             dim, self.hidden_dim, self.dropout, "ffn", policy
         )

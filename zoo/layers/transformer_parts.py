@@ -8,7 +8,7 @@ from zoo.layers.multi_head_attention import MultiHeadAttention
 ATTENTION_KINDS = ("softmax", "linear")
 
 
-def make_attention(kind, num_heads, dim, dropout, name, dtype=None):
+def make_attention(kind, num_heads, dim, dropout, name, dtype=None, feature_dim=None):
     """A softmax (`MultiHeadAttention`) or linear (Taylor) attention layer.
 
     Args:
@@ -18,16 +18,40 @@ def make_attention(kind, num_heads, dim, dropout, name, dtype=None):
         dropout: float (softmax only: linear attention has no weights to drop).
         name: layer name.
         dtype: the parent's dtype policy (mixed precision reaches the layer).
+        feature_dim: int or None (linear only): the query/key size per head
+            fed to the feature map; None: the head size.
+
+    Returns:
+        The attention layer, not yet built.
+
+    Raises:
+        ValueError: unknown kind, `dim` not divisible by `num_heads`, or a
+            `feature_dim` for softmax attention (which has no feature map).
+
+    Example:
+    >>> make_attention("linear", 2, 16, 0.0, "a", feature_dim=4).feature_dim
+    4
     """
     if kind not in ATTENTION_KINDS:
         raise ValueError(f"attention: expected one of {ATTENTION_KINDS}, got {kind!r}")
     if dim % num_heads:
         raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
     if kind == "softmax":
+        if feature_dim is not None:
+            raise ValueError(
+                "feature_dim: softmax attention has no feature map; give it to "
+                "linear attention only"
+            )
         return MultiHeadAttention(
             num_heads, key_dim=dim // num_heads, dropout=dropout, name=name, dtype=dtype
         )
-    return LinearAttention(num_heads, key_dim=dim // num_heads, name=name, dtype=dtype)
+    return LinearAttention(
+        num_heads,
+        key_dim=dim // num_heads,
+        feature_dim=feature_dim,
+        name=name,
+        dtype=dtype,
+    )
 
 
 def make_feed_forward(dim, hidden, dropout, name, dtype=None):
@@ -50,11 +74,20 @@ class TransformerBlockBase(keras.layers.Layer):
         hidden_dim: int, feed-forward width.
         attention: "softmax" or "linear".
         dropout: float. Defaults to 0.1.
+        feature_dim: int or None (linear attention only): query/key size per
+            head fed to the Taylor map, M = 1 + f + f^2 features; None: the
+            head size.
         **kwargs: base layer arguments.
     """
 
     def __init__(
-        self, num_heads, hidden_dim, attention="softmax", dropout=0.1, **kwargs
+        self,
+        num_heads,
+        hidden_dim,
+        attention="softmax",
+        dropout=0.1,
+        feature_dim=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         if attention not in ATTENTION_KINDS:
@@ -62,8 +95,26 @@ class TransformerBlockBase(keras.layers.Layer):
                 f"attention: expected one of {ATTENTION_KINDS}, got {attention!r}"
             )
         self.num_heads, self.hidden_dim = num_heads, hidden_dim
+        if feature_dim is not None and attention != "linear":
+            raise ValueError(
+                f"feature_dim: only linear attention has a feature map; got "
+                f"feature_dim={feature_dim} with attention={attention!r}"
+            )
         self.attention, self.dropout = attention, dropout
+        self.feature_dim = feature_dim
         self.supports_masking = True
+
+    def _attention(self, name, dim):
+        """The block's attention sublayer `name`, in the block's dtype policy."""
+        return make_attention(
+            self.attention,
+            self.num_heads,
+            dim,
+            self.dropout,
+            name,
+            self.dtype_policy,
+            self.feature_dim,
+        )
 
     def get_config(self):
         return {
@@ -72,4 +123,5 @@ class TransformerBlockBase(keras.layers.Layer):
             "hidden_dim": self.hidden_dim,
             "attention": self.attention,
             "dropout": self.dropout,
+            "feature_dim": self.feature_dim,
         }

@@ -15,8 +15,8 @@ from zoo.models.seq2seq.transformer import (
 )
 
 # name -> ModelSpec; build(vocab_size=, units=, attention_score=, num_heads=,
-# num_layers=, dropout=) -> keras.Model, each model reading the settings it
-# has; generator: the model's Seq2SeqGenerator class.
+# num_layers=, dropout=, feature_dim=) -> keras.Model, each model reading the
+# settings it has; generator: the model's Seq2SeqGenerator class.
 SEQ2SEQ = {
     "lstm": ModelSpec(
         lambda vocab_size, units, dropout, **_: build_lstm_seq2seq(
@@ -42,7 +42,7 @@ SEQ2SEQ = {
         TransformerGenerator,
     ),
     "transformer-linear": ModelSpec(
-        lambda vocab_size, units, num_heads, num_layers, dropout, **_: (
+        lambda vocab_size, units, num_heads, num_layers, dropout, feature_dim, **_: (
             build_transformer_seq2seq(
                 vocab_size,
                 units,
@@ -50,6 +50,7 @@ SEQ2SEQ = {
                 num_layers,
                 attention="linear",
                 dropout=dropout,
+                feature_dim=feature_dim,
             )
         ),
         "the transformer on linear (Taylor) attention",
@@ -66,6 +67,7 @@ def build_seq2seq(
     num_heads=4,
     num_layers=2,
     dropout=0.1,
+    feature_dim=None,
 ):
     """Builds registered model `name` (a key of SEQ2SEQ).
 
@@ -76,14 +78,28 @@ def build_seq2seq(
         attention_score: "dot", "general" or "additive" (lstm-attention).
         num_heads, num_layers: transformer sizes.
         dropout: float, dropout rate of every model.
+        feature_dim: int or None, transformer-linear's query/key size per
+            head fed to the Taylor map (None: the head size).
 
     Returns:
         keras.Model, named `seq2seq_<name>` with `_` for `-`.
 
     Raises:
-        ValueError: unknown name.
+        ValueError: unknown name, or a `feature_dim` for a model without
+            linear attention.
+
+    Example:
+    >>> model = build_seq2seq("transformer-linear", 50, 16, num_heads=2,
+    ...                       num_layers=1, feature_dim=4)
+    >>> model.get_layer("decoder_0").feature_dim
+    4
     """
     spec = lookup(SEQ2SEQ, name, "seq2seq model")
+    if feature_dim is not None and name != "transformer-linear":
+        raise ValueError(
+            f"feature_dim: {name!r} has no linear attention; it is read by "
+            "'transformer-linear' only"
+        )
     return spec.build(
         vocab_size=vocab_size,
         units=units,
@@ -91,6 +107,7 @@ def build_seq2seq(
         num_heads=num_heads,
         num_layers=num_layers,
         dropout=dropout,
+        feature_dim=feature_dim,
     )
 
 

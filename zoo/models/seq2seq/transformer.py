@@ -9,6 +9,10 @@ from zoo.layers.transformer_decoder_block import TransformerDecoderBlock
 from zoo.layers.transformer_encoder_block import TransformerEncoderBlock
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 
+# transformer-linear's query/key size per head fed to the Taylor map, chosen
+# for the chatbot presets and the benchmarks (see the README's benchmarks).
+LINEAR_FEATURE_DIM = 16
+
 
 def build_transformer_seq2seq(
     vocab_size,
@@ -18,6 +22,7 @@ def build_transformer_seq2seq(
     hidden_dim=None,
     attention="softmax",
     dropout=0.1,
+    feature_dim=None,
 ):
     """Pre-norm encoder-decoder transformer returning next-token logits.
 
@@ -30,6 +35,10 @@ def build_transformer_seq2seq(
         attention: "softmax" (`zoo.layers.MultiHeadAttention`) or "linear"
             (`zoo.layers.LinearAttention`, causal in decoder self-attention).
         dropout: float.
+        feature_dim: int or None, linear attention only: the query/key size
+            per head fed to the Taylor map (M = 1 + f + f^2 features, the
+            recurrent state per head M x head size); None: the head size
+            (dim // num_heads).
 
     Returns:
         keras.Model `[encoder_tokens, decoder_tokens] -> logits (B, T, V)`,
@@ -47,13 +56,13 @@ def build_transformer_seq2seq(
     x = keras.layers.Dropout(dropout)(embedding(encoder_tokens))
     for i in range(num_layers):
         x = TransformerEncoderBlock(
-            num_heads, hidden_dim, attention, dropout, name=f"encoder_{i}"
+            num_heads, hidden_dim, attention, dropout, feature_dim, name=f"encoder_{i}"
         )(x)
     memory = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")(x)
     y = keras.layers.Dropout(dropout)(embedding(decoder_tokens))
     for i in range(num_layers):
         y = TransformerDecoderBlock(
-            num_heads, hidden_dim, attention, dropout, name=f"decoder_{i}"
+            num_heads, hidden_dim, attention, dropout, feature_dim, name=f"decoder_{i}"
         )(y, memory)
     y = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")(y)
     logits = keras.layers.Dense(vocab_size, name="logits")(y)
