@@ -1,5 +1,6 @@
 """What the process runs on: backend, devices, library versions."""
 
+import contextlib
 import importlib.metadata
 import platform
 
@@ -189,6 +190,33 @@ def set_random_seed(seed):
         keras.utils.set_random_seed(seed)
     finally:
         del sys.modules["tensorflow"]
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras' global dtype policy set to `name` inside the block, then restored.
+
+    Layers take the global policy when they are made, so a model built in
+    the block computes in it; saved, each layer keeps its own policy.
+
+    Args:
+        name: str, a Keras dtype policy name, e.g. "mixed_bfloat16".
+
+    Example:
+    >>> import keras
+    >>> with dtype_policy("mixed_bfloat16"):
+    ...     layer = keras.layers.Dense(2)
+    >>> layer.dtype_policy.name, keras.config.dtype_policy().name
+    ('mixed_bfloat16', 'float32')
+    """
+    import keras
+
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
 
 
 def add_backend_option(parser):

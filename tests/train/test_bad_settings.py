@@ -40,6 +40,15 @@ def run_main(argv, capsys):
             ["--model", "lstm-attention", "--units", "70"],
             "--units 70 must be a multiple of 4",
         ),
+        (
+            ["--model", "transformer-linear", "--feature-dim", "0", "chatbot"],
+            "--feature-dim must be an integer >= 1, got 0",
+        ),
+        (
+            ["--model", "transformer", "--feature-dim", "8", "chatbot"],
+            "--model transformer has none: use --model transformer-linear",
+        ),
+        (["--feature-dim", "8", "traffic"], "--feature-dim only apply to the chatbot"),
     ],
 )
 def test_command_line_ranges(argv, message, tmp_path, capsys):
@@ -281,6 +290,15 @@ def test_the_quick_transformer_has_its_own_epochs_and_learning_rate():
     transformer = quick("transformer")
     assert (transformer.epochs, transformer.learning_rate) == (5, 1e-3)
     assert quick("transformer-linear").learning_rate == 5e-3
+    # The linear transformer's feature map input: the presets' choice, which
+    # the benchmarks use too; no other model gets one.
+    from zoo.models.seq2seq.transformer import LINEAR_FEATURE_DIM
+
+    for preset in ("quick", "full"):
+        config = TrainConfig(task="chatbot", model="transformer-linear", preset=preset)
+        assert config.resolved().feature_dim == LINEAR_FEATURE_DIM
+    assert quick("transformer").feature_dim is None
+    assert quick("transformer-linear", feature_dim=4).feature_dim == 4
     # What the command line sets wins over the model's preset.
     given = quick("transformer", learning_rate=2e-3, epochs=2)
     assert (given.epochs, given.learning_rate) == (2, 2e-3)

@@ -14,7 +14,7 @@ def build_parser():
         OneLineParser.
     """
     from zoo.runtime import add_backend_option
-    from zoo.train.config import DISTRIBUTE, PRESETS, TrainConfig
+    from zoo.train.config import DISTRIBUTE, PRECISIONS, PRESETS, TrainConfig
     from zoo.train.help_text import DefaultsFormatter, preset_default, preset_help
     from zoo.train.names import (
         ATTENTION_SCORES,
@@ -180,6 +180,15 @@ def build_parser():
         help="transformer blocks per side",
     )
     chat.add_argument(
+        "--feature-dim",
+        type=int,
+        help=chatbot_preset(
+            "transformer-linear: query/key size per head fed to the Taylor "
+            "feature map (1 + f + f^2 features; None: the head size)",
+            "feature_dim",
+        ),
+    )
+    chat.add_argument(
         "--no-repeat-ngram",
         type=int,
         help=chatbot_preset(
@@ -219,6 +228,13 @@ def build_parser():
         "--resume", action="store_true", help="continue the interrupted run in --out"
     )
     parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=defaults.precision,
+        help="Keras dtype policy: mixed_bfloat16 computes in bfloat16 and keeps "
+        "weights, losses and metrics in float32",
+    )
+    parser.add_argument(
         "--distribute",
         choices=[name for name in DISTRIBUTE if name],
         help="data-parallel: split every batch over the devices, and over the "
@@ -246,8 +262,8 @@ ONLY_FOR = {
                 "horizon"),
     "chatbot": ("corpus", "language", "level", "max_tokens", "min_count",
                 "max_train_pairs", "long_pairs", "dropout", "attention_score",
-                "num_heads", "num_layers", "no_repeat_ngram", "repetition_penalty",
-                "mmi_weight", "mmi_steps", "prompts",
+                "num_heads", "num_layers", "feature_dim", "no_repeat_ngram",
+                "repetition_penalty", "mmi_weight", "mmi_steps", "prompts",
                 "seeds"),
 }  # fmt: skip
 

@@ -126,6 +126,12 @@ class ChatbotTask:
                 f"--units {config.units} must be a multiple of --num-heads "
                 f"{config.num_heads} (and even) for the transformer"
             )
+        if config.feature_dim is not None and config.model != "transformer-linear":
+            raise ZooError(
+                f"--feature-dim sizes linear attention's feature map; --model "
+                f"{config.model} has none: use --model transformer-linear or "
+                "drop --feature-dim"
+            )
         if config.corpus != "chatterbot" and config.language != "english":
             raise ZooError(
                 f"--language picks a chatterbot-corpus language; --corpus "
@@ -167,6 +173,7 @@ class ChatbotTask:
             config.num_heads,
             config.num_layers,
             config.dropout,
+            config.feature_dim,
         )
 
     def callbacks(self, config, data):

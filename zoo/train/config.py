@@ -53,8 +53,11 @@ TASK_PRESETS = {
 # command line and for a resumed run's config.json alike.
 AT_LEAST_ONE = ("lookback", "horizon", "epochs", "units", "patience", "batch_size",
                 "max_tokens", "min_count", "num_heads", "num_layers",
-                "max_train_pairs")  # fmt: skip
+                "max_train_pairs", "feature_dim")  # fmt: skip
 DISTRIBUTE = (None, "data-parallel", "model-parallel")
+# Keras dtype policies a run may train in: mixed_bfloat16 computes in
+# bfloat16 and keeps the weights, the losses and the metrics in float32.
+PRECISIONS = ("float32", "mixed_bfloat16")
 # Per-model overrides of a task's preset. The transformers' validation loss
 # falls about twice as fast per epoch as the LSTMs', so they get fewer
 # epochs (transformer-linear's epoch is also the slowest). The quick
@@ -63,11 +66,14 @@ DISTRIBUTE = (None, "data-parallel", "model-parallel")
 # to the 21 everyday prompts); at 1e-3 its 5th epoch reaches val loss 4.33,
 # test DL 0.058 and 9 distinct replies (JAX, 2026-11-24; 4 epochs: 4.34 but
 # one reply to 7 prompts).
+# transformer-linear's feature_dim is zoo.models.seq2seq.transformer's
+# LINEAR_FEATURE_DIM (written out here: this module imports no Keras, for a
+# fast --help; a test holds the two equal).
 MODEL_PRESETS = {
     ("chatbot", "quick", "transformer"): {"epochs": 5, "learning_rate": 1e-3},
-    ("chatbot", "quick", "transformer-linear"): {"epochs": 3},
+    ("chatbot", "quick", "transformer-linear"): {"epochs": 3, "feature_dim": 16},
     ("chatbot", "full", "transformer"): {"epochs": 10},
-    ("chatbot", "full", "transformer-linear"): {"epochs": 10},
+    ("chatbot", "full", "transformer-linear"): {"epochs": 10, "feature_dim": 16},
 }
 
 
@@ -106,6 +112,7 @@ class TrainConfig:
     seed: int = 0  # weights, shuffling and splits are all derived from it
     # data-parallel | model-parallel (zoo.train.cluster); None: one device
     distribute: str | None = None
+    precision: str = "float32"  # a name of PRECISIONS (Keras dtype policy)
     # -- chatbot task ----------------------------------------------------------
     # chitchat (embedded, default) | chatterbot (embedded) | cornell | convokit | tsv
     corpus: str = "chitchat"
@@ -126,6 +133,9 @@ class TrainConfig:
     attention_score: str = "general"  # lstm-attention: dot | general | additive
     num_heads: int = 4  # transformer heads
     num_layers: int = 2  # transformer blocks per side
+    # transformer-linear: query/key size per head fed to the Taylor map
+    # (M = 1 + f + f^2 features); None: the head size (preset).
+    feature_dim: int | None = None
     # Decoding of every reply the run writes (similarities, samples, prompts)
     # and the default of `zoo.chat`: greedy search (the sheet's decoder) with
     # n-gram blocking (0: off) and a repetition penalty (1.0: off) (preset).
@@ -204,6 +214,11 @@ class TrainConfig:
             raise ZooError(
                 f"{flag('distribute')}: unknown strategy {self.distribute!r}; "
                 "use data-parallel or model-parallel"
+            )
+        if self.precision not in PRECISIONS:
+            raise ZooError(
+                f"{flag('precision')}: unknown {self.precision!r}; choose from "
+                f"{list(PRECISIONS)}"
             )
         shares = self.split
         if len(shares) != 3 or not all(

@@ -39,6 +39,7 @@ from zoo.run_dir import (
 )
 from zoo.runtime import (
     code_version,
+    dtype_policy,
     library_versions,
     list_devices,
     set_random_seed,
@@ -356,8 +357,10 @@ def _keep_best_weights(model, tracker):
 
 
 def _compiled_model(run):
-    """The task's model for `run.config`, compiled with Adam and the task's loss."""
-    model = run.task.build_model(run.config, run.data)
+    """The task's model for `run.config`, in its precision, compiled with Adam
+    and the task's loss (Keras computes losses and metrics in float32)."""
+    with dtype_policy(run.config.precision):
+        model = run.task.build_model(run.config, run.data)
     model.compile(
         optimizer=keras.optimizers.Adam(run.config.learning_rate), loss=run.task.loss
     )
