@@ -8,6 +8,32 @@ from zoo.layers.multi_head_attention import MultiHeadAttention
 ATTENTION_KINDS = ("softmax", "linear")
 
 
+def check_attention(kind, feature_dim=None):
+    """Refuses an unknown attention kind, or a `feature_dim` without a feature map.
+
+    Args:
+        kind: "softmax" or "linear".
+        feature_dim: int or None; only linear attention has a feature map.
+
+    Raises:
+        ValueError: naming the argument and the accepted values.
+
+    Example:
+    >>> try:
+    ...     check_attention("softmax", feature_dim=3)
+    ... except ValueError as error:
+    ...     print(str(error).split(";")[0])
+    feature_dim: only linear attention has a feature map
+    """
+    if kind not in ATTENTION_KINDS:
+        raise ValueError(f"attention: expected one of {ATTENTION_KINDS}, got {kind!r}")
+    if feature_dim is not None and kind != "linear":
+        raise ValueError(
+            f"feature_dim: only linear attention has a feature map; got "
+            f"feature_dim={feature_dim} with attention={kind!r}"
+        )
+
+
 def make_attention(kind, num_heads, dim, dropout, name, dtype=None, feature_dim=None):
     """A softmax (`MultiHeadAttention`) or linear (Taylor) attention layer.
 
@@ -32,16 +58,10 @@ def make_attention(kind, num_heads, dim, dropout, name, dtype=None, feature_dim=
     >>> make_attention("linear", 2, 16, 0.0, "a", feature_dim=4).feature_dim
     4
     """
-    if kind not in ATTENTION_KINDS:
-        raise ValueError(f"attention: expected one of {ATTENTION_KINDS}, got {kind!r}")
+    check_attention(kind, feature_dim)
     if dim % num_heads:
         raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
     if kind == "softmax":
-        if feature_dim is not None:
-            raise ValueError(
-                "feature_dim: softmax attention has no feature map; give it to "
-                "linear attention only"
-            )
         return MultiHeadAttention(
             num_heads, key_dim=dim // num_heads, dropout=dropout, name=name, dtype=dtype
         )
@@ -90,16 +110,8 @@ class TransformerBlockBase(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if attention not in ATTENTION_KINDS:
-            raise ValueError(
-                f"attention: expected one of {ATTENTION_KINDS}, got {attention!r}"
-            )
+        check_attention(attention, feature_dim)  # at construction, not at build
         self.num_heads, self.hidden_dim = num_heads, hidden_dim
-        if feature_dim is not None and attention != "linear":
-            raise ValueError(
-                f"feature_dim: only linear attention has a feature map; got "
-                f"feature_dim={feature_dim} with attention={attention!r}"
-            )
         self.attention, self.dropout = attention, dropout
         self.feature_dim = feature_dim
         self.supports_masking = True
