@@ -10,7 +10,7 @@ from zoo.layers.transformer_encoder_block import TransformerEncoderBlock
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 
 # transformer-linear's query/key size per head fed to the Taylor map, chosen
-# for the chatbot presets and the benchmarks (see the README's benchmarks).
+# for the chatbot presets and the benchmarks (measured in docs/benchmarks.md).
 LINEAR_FEATURE_DIM = 16
 
 
