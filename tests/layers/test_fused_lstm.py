@@ -74,9 +74,56 @@ def test_other_configurations_fall_back_to_keras(kwargs):
     np.testing.assert_allclose(numpy(fused(X)), numpy(reference(X)), atol=1e-5)
 
 
-def test_masked_sequences_fall_back_to_keras():
-    reference, fused = twins(units=5)
-    mask = np.array([[1] * 7, [1] * 4 + [0] * 3, [1] * 2 + [0] * 5], bool)
+# Right-padded rows of lengths 7, 4 and 2, as Embedding(mask_zero=True) masks
+# a padded batch; the second row is shortest first so packing reorders rows.
+RIGHT_PADDED = np.array([[1] * 7, [1] * 2 + [0] * 5, [1] * 4 + [0] * 3], bool)
+
+
+def test_right_padded_masks_match_keras():
+    reference, fused = twins(units=5, return_sequences=True, return_state=True)
+    state = [RNG.normal(size=(3, 5)).astype("float32") for _ in range(2)]
+    got = fused(X, mask=RIGHT_PADDED, initial_state=state)
+    expected = reference(X, mask=RIGHT_PADDED, initial_state=state)
+    for ours, keras_value in zip(got, expected, strict=True):
+        np.testing.assert_allclose(numpy(ours), numpy(keras_value), atol=1e-5)
+    # The padding carries the last valid output, which a zero output misses.
+    np.testing.assert_allclose(numpy(got[0])[1, 5], numpy(got[0])[1, 1], atol=1e-6)
+
+
+def test_right_padded_gradients_match_keras():
+    reference, fused = twins(units=5, return_sequences=True)
+    ours = input_gradient(lambda x: fused(x, mask=RIGHT_PADDED), X)
+    expected = input_gradient(lambda x: reference(x, mask=RIGHT_PADDED), X)
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+    assert not ours[1, 2:].any()  # padding is not read
+
+
+def test_right_padded_masks_take_the_fused_kernel_on_torch(monkeypatch):
+    calls = []
+    keras_loop = keras.layers.LSTM.inner_loop
+
+    def spy(self, *args, **kwargs):
+        calls.append(1)
+        return keras_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.layers.LSTM, "inner_loop", spy)
+    _, fused = twins(units=5)
+    calls.clear()
+    fused(X, mask=RIGHT_PADDED)
+    assert len(calls) == (0 if keras.backend.backend() == "torch" else 1)
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.array([[1] * 7, [0] * 3 + [1] * 4, [1] * 7], bool),
+        np.array([[1] * 7, [1, 0, 1, 1, 0, 0, 0], [1] * 7], bool),
+        np.array([[1] * 7, [0] * 7, [1] * 2 + [0] * 5], bool),
+    ],
+    ids=["left-padded", "holes", "empty-row"],
+)
+def test_other_masks_fall_back_to_keras(mask):
+    reference, fused = twins(units=5, return_sequences=True)
     np.testing.assert_allclose(
         numpy(fused(X, mask=mask)), numpy(reference(X, mask=mask)), atol=1e-5
     )

@@ -16,6 +16,61 @@ def _torch_lstm(x, h0, c0, kernel, recurrent_kernel, bias, training):
     return outputs, h[0], c[0]
 
 
+def _right_padded_lengths(mask):
+    """Lengths of a `(B, T)` mask whose rows are ones then zeros, else None.
+
+    None too for a row of zeros (PyTorch packs no empty sequence) and for
+    a mask without values (Keras tracing shapes on the meta device).
+    """
+    import torch
+
+    if mask.device.type == "meta":
+        return None
+    mask = mask.to(torch.bool)
+    lengths = mask.sum(1)
+    steps = torch.arange(mask.shape[1], device=mask.device)
+    if not bool(((steps[None] < lengths[:, None]) == mask).all()) or not bool(
+        (lengths > 0).all()
+    ):
+        return None
+    return lengths
+
+
+def _torch_packed_lstm(x, lengths, h0, c0, kernel, recurrent_kernel, bias, training):
+    """`torch.lstm` over right-padded rows packed to their lengths.
+
+    Keras' masked LSTM (zero_output_for_mask=False) keeps the last valid
+    output and state over the padding; PyTorch's packed kernel stops each
+    row at its length, so its outputs are carried forward by a gather.
+    """
+    import torch
+    from torch.nn.utils.rnn import (
+        PackedSequence,
+        pack_padded_sequence,
+        pad_packed_sequence,
+    )
+
+    packed = pack_padded_sequence(
+        x, lengths.cpu(), batch_first=True, enforce_sorted=False
+    )
+    order, unorder = packed.sorted_indices, packed.unsorted_indices
+    params = [kernel.T, recurrent_kernel.T, bias, torch.zeros_like(bias)]
+    hx = (h0.index_select(0, order)[None], c0.index_select(0, order)[None])
+    data, h, c = torch.lstm(
+        packed.data, packed.batch_sizes, hx, params, True, 1, 0.0, training, False
+    )
+    outputs, _ = pad_packed_sequence(
+        PackedSequence(data, packed.batch_sizes, order, unorder),
+        batch_first=True,
+        total_length=x.shape[1],
+    )
+    steps = torch.arange(x.shape[1], device=x.device)
+    last = (lengths.to(x.device) - 1)[:, None]
+    carried = torch.minimum(steps[None], last)[..., None].expand_as(outputs)
+    outputs = outputs.gather(1, carried)
+    return outputs, h[0].index_select(0, unorder), c[0].index_select(0, unorder)
+
+
 # Measured with `python -m zoo.bench lstm` on CPU: torch.lstm lifts Keras-on-
 # torch from 0.30x to 0.87x of plain PyTorch. On JAX and TensorFlow a scan
 # with the input projection hoisted out was slower than Keras' own loop
@@ -30,9 +85,13 @@ class FusedLSTM(keras.layers.LSTM):
     Same arguments, weights, config and outputs as `keras.layers.LSTM`
     (weights copy over with `set_weights`). On PyTorch, Keras steps through
     time in Python; when the configuration allows it — tanh/sigmoid
-    activations, a bias, no masking, no dropout while training, forward
-    direction, not stateful, not unrolled, float32 — this layer runs the
-    whole sequence as ATen's fused `torch.lstm` instead (with autograd).
+    activations, a bias, no dropout while training, forward direction, not
+    stateful, not unrolled, float32 — this layer runs the whole sequence as
+    ATen's fused `torch.lstm` instead (with autograd). A mask of
+    right-padded rows (ones then zeros, as `Embedding(mask_zero=True)`
+    gives for padded batches) runs packed to each row's length
+    (`pack_padded_sequence`), its outputs and state those of Keras' masked
+    loop: the last valid ones carried over the padding.
     On JAX and TensorFlow, and for every other configuration, it is
     `keras.layers.LSTM` unchanged: Keras' own loop was the fastest path we
     measured there.
@@ -48,10 +107,9 @@ class FusedLSTM(keras.layers.LSTM):
     (2, 5, 8)
     """
 
-    def _fused_eligible(self, mask, training):
+    def _fused_eligible(self, training):
         return (
-            mask is None
-            and self.activation is keras.activations.tanh
+            self.activation is keras.activations.tanh
             and self.recurrent_activation is keras.activations.sigmoid
             and self.use_bias
             and not self.go_backwards
@@ -69,9 +127,10 @@ class FusedLSTM(keras.layers.LSTM):
             sequences: (batch, time, features) inputs.
             initial_state: [h, c], each (batch, units).
             mask: (batch, time) booleans or None. The fused kernel runs
-                with no mask, tanh/sigmoid activations, a bias, float32,
-                no dropout in training, not backwards, stateful or
-                unrolled; anything else takes Keras' own loop.
+                with no mask or a right-padded one (no empty row),
+                tanh/sigmoid activations, a bias, float32, no dropout in
+                training, not backwards, stateful or unrolled; anything
+                else takes Keras' own loop.
             training: bool.
 
         Returns:
@@ -79,12 +138,19 @@ class FusedLSTM(keras.layers.LSTM):
         """
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if not self._fused_eligible(mask, training):
+        if not self._fused_eligible(training):
             return super().inner_loop(sequences, initial_state, mask, training)
+        kernel, prefix = _FUSED[keras.backend.backend()], ()
+        if mask is not None:
+            lengths = _right_padded_lengths(mask)
+            if lengths is None:
+                return super().inner_loop(sequences, initial_state, mask, training)
+            kernel, prefix = _torch_packed_lstm, (lengths,)
         cell = self.cell
         dtype = sequences.dtype
-        outputs, h, c = _FUSED[keras.backend.backend()](
+        outputs, h, c = kernel(
             sequences,
+            *prefix,
             ops.cast(initial_state[0], dtype),
             ops.cast(initial_state[1], dtype),
             ops.cast(cell.kernel, dtype),

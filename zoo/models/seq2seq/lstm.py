@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from zoo.layers.fused_lstm import FusedLSTM
 from zoo.layers.seq2seq_attention import Seq2SeqAttention
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 
@@ -20,7 +21,9 @@ def build_lstm_seq2seq(
     steps train in parallel). Embeddings are shared; id 0 is padding and is
     masked through Keras masking (the loss skips it too). `dropout` acts on
     the embeddings and on the decoder's outputs before the logits (not on
-    the recurrent state), in training only.
+    the recurrent state), in training only. Both LSTMs are `FusedLSTM`:
+    `keras.layers.LSTM` on JAX and TensorFlow, PyTorch's fused kernel on
+    padded batches on torch.
 
     Args:
         vocab_size: int.
@@ -43,12 +46,10 @@ def build_lstm_seq2seq(
     embedding = keras.layers.Embedding(
         vocab_size, embed_dim or units, mask_zero=True, name="embedding"
     )
-    encoder = keras.layers.LSTM(
-        units, return_sequences=True, return_state=True, name="encoder"
-    )
+    encoder = FusedLSTM(units, return_sequences=True, return_state=True, name="encoder")
     embed_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
     encoder_outputs, h, c = encoder(embed_dropout(embedding(encoder_tokens)))
-    decoder = keras.layers.LSTM(units, return_sequences=True, name="decoder")
+    decoder = FusedLSTM(units, return_sequences=True, name="decoder")
     outputs = decoder(embed_dropout(embedding(decoder_tokens)), initial_state=[h, c])
     name = "seq2seq_lstm"
     if attention:
