@@ -117,9 +117,19 @@ def test_a_run_imports_no_tensorflow(tmp_path):
     """Training and chatting under torch never import TensorFlow (Keras'
     set_random_seed did, to seed it, whenever it is installed)."""
     run = tmp_path / "run"
+    # A small corpus file: reading and splitting the embedded chitchat
+    # corpus (131k pairs) would be most of this test's time.
+    corpus = tmp_path / "pairs.tsv"
+    words = ["hello", "how", "are", "you", "fine", "thanks", "good", "day"]
+    corpus.write_text(
+        "".join(f"{words[i % 8]} {words[(i * 3) % 8]} {i % 5}\t"
+                f"{words[(i * 5) % 8]} {words[(i + 1) % 8]}\n" for i in range(60)),
+        encoding="utf-8",
+    )  # fmt: skip
     commands = [
         ["-m", "zoo.train", "chatbot", "--model", "lstm", "--epochs", "1",
-         "--units", "8", "--max-train-pairs", "200", "--out", str(run)],
+         "--units", "8", "--corpus", "tsv", "--data", str(corpus),
+         "--out", str(run)],
         ["-m", "zoo.chat", "--run", str(run), "--say", "hello"],
         ["-m", "zoo.train", "traffic", "--epochs", "1", "--units", "4",
          "--out", str(tmp_path / "traffic")],
