@@ -4,44 +4,13 @@ import keras
 from keras import ops
 
 
-def _torch_lstm(x, h0, c0, kernel, recurrent_kernel, bias, training):
-    import torch
+def _torch_lstm(x, h0, c0, kernel, recurrent_kernel, bias, training, lengths=None):
+    """`torch.lstm` over the whole sequence, or packed to `lengths` when given.
 
-    # Keras gates are (i, f, c, o) like PyTorch's (i, f, g, o); PyTorch keeps
-    # (4u, in) matrices and two biases.
-    params = [kernel.T, recurrent_kernel.T, bias, torch.zeros_like(bias)]
-    outputs, h, c = torch.lstm(
-        x, (h0[None], c0[None]), params, True, 1, 0.0, training, False, True
-    )
-    return outputs, h[0], c[0]
-
-
-def _right_padded_lengths(mask):
-    """Lengths of a `(B, T)` mask whose rows are ones then zeros, else None.
-
-    None too for a row of zeros (PyTorch packs no empty sequence) and for
-    a mask without values (Keras tracing shapes on the meta device).
-    """
-    import torch
-
-    if mask.device.type == "meta":
-        return None
-    mask = mask.to(torch.bool)
-    lengths = mask.sum(1)
-    steps = torch.arange(mask.shape[1], device=mask.device)
-    if not bool(((steps[None] < lengths[:, None]) == mask).all()) or not bool(
-        (lengths > 0).all()
-    ):
-        return None
-    return lengths
-
-
-def _torch_packed_lstm(x, lengths, h0, c0, kernel, recurrent_kernel, bias, training):
-    """`torch.lstm` over right-padded rows packed to their lengths.
-
-    Keras' masked LSTM (zero_output_for_mask=False) keeps the last valid
-    output and state over the padding; PyTorch's packed kernel stops each
-    row at its length, so its outputs are carried forward by a gather.
+    Packed, each row stops at its length; Keras' masked LSTM
+    (zero_output_for_mask=False) keeps the last valid output and state over
+    the padding, so the outputs are carried forward by a gather and the
+    state is the one at each row's end.
     """
     import torch
     from torch.nn.utils.rnn import (
@@ -50,11 +19,18 @@ def _torch_packed_lstm(x, lengths, h0, c0, kernel, recurrent_kernel, bias, train
         pad_packed_sequence,
     )
 
+    # Keras gates are (i, f, c, o) like PyTorch's (i, f, g, o); PyTorch keeps
+    # (4u, in) matrices and two biases.
+    params = [kernel.T, recurrent_kernel.T, bias, torch.zeros_like(bias)]
+    if lengths is None:
+        outputs, h, c = torch.lstm(
+            x, (h0[None], c0[None]), params, True, 1, 0.0, training, False, True
+        )
+        return outputs, h[0], c[0]
     packed = pack_padded_sequence(
         x, lengths.cpu(), batch_first=True, enforce_sorted=False
     )
     order, unorder = packed.sorted_indices, packed.unsorted_indices
-    params = [kernel.T, recurrent_kernel.T, bias, torch.zeros_like(bias)]
     hx = (h0.index_select(0, order)[None], c0.index_select(0, order)[None])
     data, h, c = torch.lstm(
         packed.data, packed.batch_sizes, hx, params, True, 1, 0.0, training, False
@@ -69,6 +45,24 @@ def _torch_packed_lstm(x, lengths, h0, c0, kernel, recurrent_kernel, bias, train
     carried = torch.minimum(steps[None], last)[..., None].expand_as(outputs)
     outputs = outputs.gather(1, carried)
     return outputs, h[0].index_select(0, unorder), c[0].index_select(0, unorder)
+
+
+def _right_padded_lengths(mask):
+    """Lengths of a `(B, T)` torch mask whose rows are ones then zeros, else None.
+
+    None too for a row of zeros (PyTorch packs no empty sequence) and for
+    a mask without values (Keras tracing shapes on the meta device). One
+    host sync for both checks.
+    """
+    import torch
+
+    if mask.device.type == "meta":
+        return None
+    mask = mask.to(torch.bool)
+    lengths = mask.sum(1)
+    steps = torch.arange(mask.shape[1], device=mask.device)
+    prefix = ((steps[None] < lengths[:, None]) == mask).all()
+    return lengths if bool(prefix & (lengths > 0).all()) else None
 
 
 # Measured with `python -m zoo.bench lstm` on CPU: torch.lstm lifts Keras-on-
@@ -140,22 +134,21 @@ class FusedLSTM(keras.layers.LSTM):
             mask = mask[0]
         if not self._fused_eligible(training):
             return super().inner_loop(sequences, initial_state, mask, training)
-        kernel, prefix = _FUSED[keras.backend.backend()], ()
+        lengths = None
         if mask is not None:
-            lengths = _right_padded_lengths(mask)
+            lengths = _right_padded_lengths(mask)  # torch, the one fused backend
             if lengths is None:
                 return super().inner_loop(sequences, initial_state, mask, training)
-            kernel, prefix = _torch_packed_lstm, (lengths,)
         cell = self.cell
         dtype = sequences.dtype
-        outputs, h, c = kernel(
+        outputs, h, c = _FUSED[keras.backend.backend()](
             sequences,
-            *prefix,
             ops.cast(initial_state[0], dtype),
             ops.cast(initial_state[1], dtype),
             ops.cast(cell.kernel, dtype),
             ops.cast(cell.recurrent_kernel, dtype),
             ops.cast(cell.bias, dtype),
             bool(training),
+            lengths,
         )
         return outputs[:, -1], outputs, [h, c]
