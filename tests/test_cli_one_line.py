@@ -12,6 +12,7 @@ import pytest
 
 from zoo import quiet_startup
 from zoo.chat import EMPTY_REPLY
+from zoo.testing import write_tsv_corpus
 
 BACKEND = keras.backend.backend()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -119,13 +120,7 @@ def test_a_run_imports_no_tensorflow(tmp_path):
     run = tmp_path / "run"
     # A small corpus file: reading and splitting the embedded chitchat
     # corpus (131k pairs) would be most of this test's time.
-    corpus = tmp_path / "pairs.tsv"
-    words = ["hello", "how", "are", "you", "fine", "thanks", "good", "day"]
-    corpus.write_text(
-        "".join(f"{words[i % 8]} {words[(i * 3) % 8]} {i % 5}\t"
-                f"{words[(i * 5) % 8]} {words[(i + 1) % 8]}\n" for i in range(60)),
-        encoding="utf-8",
-    )  # fmt: skip
+    corpus = write_tsv_corpus(tmp_path / "pairs.tsv")
     commands = [
         ["-m", "zoo.train", "chatbot", "--model", "lstm", "--epochs", "1",
          "--units", "8", "--corpus", "tsv", "--data", str(corpus),

@@ -4,6 +4,7 @@
 trip, weight counts, symbolic and eager calls, `.keras` save/load with
 `safe_mode=True`, one `fit` step, and a mixed-precision call. `input_gradient`
 differentiates through a layer on whichever backend is active.
+`write_tsv_corpus` writes a tiny seeded dialog corpus for `--corpus tsv`.
 """
 
 import os
@@ -195,3 +196,34 @@ def decisive_seq2seq(name, vocab, eos_bias=None):
         bias[2] = eos_bias
         logits.bias.assign(bias)
     return model
+
+
+# The words of the tiny corpora the chatbot tests write.
+TINY_WORDS = (
+    "hello hi how are you fine thanks what is your name bot good day night".split()
+)
+
+
+def write_tsv_corpus(path, rows=48):
+    """A tiny seeded `input<TAB>response` corpus for `--corpus tsv`.
+
+    Args:
+        path: pathlib.Path of the file to write.
+        rows: int, pairs written.
+
+    Returns:
+        `path`.
+
+    Example:
+    >>> import pathlib, tempfile
+    >>> path = write_tsv_corpus(pathlib.Path(tempfile.mkdtemp()) / "pairs.tsv", 3)
+    >>> len(path.read_text().splitlines()), path.read_text().count("\\t")
+    (3, 3)
+    """
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(rows):
+        q = " ".join(rng.choice(TINY_WORDS, size=3))
+        lines.append(f"{q} {i % 7}\t{' '.join(rng.choice(TINY_WORDS, size=2))}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -14,11 +14,11 @@ import pytest
 
 from zoo.chat import Chatbot, repl
 from zoo.chat import main as chat_main
+from zoo.testing import TINY_WORDS, write_tsv_corpus
 from zoo.train.__main__ import main as train_main
 
 BACKEND = keras.backend.backend()
 NEXT_BACKEND = {"jax": "torch", "torch": "tensorflow", "tensorflow": "jax"}
-WORDS = "hello hi how are you fine thanks what is your name bot good day night".split()
 
 
 def write_chitchat(path, conversations=12, turns=5):
@@ -27,20 +27,10 @@ def write_chitchat(path, conversations=12, turns=5):
     data = {}
     for c in range(conversations):
         data[f"conv{c}"] = {"messages": [
-            [{"text": " ".join(rng.choice(WORDS, size=3)), "sender": str(t % 2)}]
+            [{"text": " ".join(rng.choice(TINY_WORDS, size=3)), "sender": str(t % 2)}]
             for t in range(turns)
         ]}  # fmt: skip
     path.write_text(json.dumps(data), encoding="utf-8")
-    return path
-
-
-def write_corpus(path, rows=48):
-    rng = np.random.default_rng(0)
-    lines = []
-    for i in range(rows):
-        q = " ".join(rng.choice(WORDS, size=3))
-        lines.append(f"{q} {i % 7}\t{' '.join(rng.choice(WORDS, size=2))}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
@@ -48,7 +38,7 @@ def write_corpus(path, rows=48):
 def run(tmp_path_factory):
     """One tiny lstm-attention run on a chitchat fixture, shared by the tests."""
     folder = tmp_path_factory.mktemp("chat")
-    write_corpus(folder / "pairs.tsv")
+    write_tsv_corpus(folder / "pairs.tsv")
     corpus = write_chitchat(folder / "dataset.json")
     out = folder / "run"
     code = train_main(
