@@ -115,16 +115,13 @@ class EinsumProjections:
             fused = ops.matmul(query, ops.concatenate([w for w, _ in flat], axis=1))
             if self.use_bias:
                 fused = fused + ops.concatenate([b for _, b in flat], axis=0)
-            ends, total = [], 0
-            for _, size in parts[:-1]:
-                total += self.num_heads * size
-                ends.append(total)
-            outs = [
-                self._heads(x, dense, size)
-                for x, (dense, size) in zip(
-                    ops.split(fused, ends, axis=-1), parts, strict=True
-                )
-            ]
+            # Slices, not ops.split: on torch, split with indices goes
+            # through a tensor and back to a list (a host sync per call).
+            outs, start = [], 0
+            for dense, size in parts:
+                end = start + self.num_heads * size
+                outs.append(self._heads(fused[..., start:end], dense, size))
+                start = end
         else:
             key = value if key is None else key
             inputs = [query, key] + [query] * (len(parts) == 4) + [value]

@@ -261,4 +261,9 @@ def _concrete_int(x):
 
         if not tf.executing_eagerly():
             return None
+    elif backend == "torch":
+        import torch
+
+        if torch.compiler.is_compiling():
+            return None
     return int(ops.convert_to_numpy(x))

@@ -152,9 +152,20 @@ class MultiHeadAttention(KeyValueCache, ProjectedAttention):
         self.use_gate = bool(use_gate)
 
     def _flash(self):
+        """The kernel choice passed to `ops.dot_product_attention`.
+
+        Unset on torch without CUDA, False: flash attention is a CUDA kernel,
+        and leaving None makes Keras ask torch so at every call (building
+        an `SDPAParams`, which also stops `torch.compile`'s tracing).
+        """
         if self.flash_attention is not None:
             return self.flash_attention
-        return keras.config.is_flash_attention_enabled()
+        enabled = keras.config.is_flash_attention_enabled()
+        if enabled is None and keras.backend.backend() == "torch":
+            import torch
+
+            return None if torch.cuda.is_available() else False
+        return enabled
 
     def _attend(
         self,
