@@ -31,12 +31,23 @@ def test_each_table_says_what_its_file_says(tmp_path):
     )
     write(tmp_path, "decode-jax", decode_result(32, 16.834))
     write(tmp_path, "decode-128-jax", decode_result(128, 41.9, same=False))
+    torch_decode = decode_result(32, 3.71)
+    torch_decode["models"]["transformer"]["torch_compile"] = {
+        "speedup": 13.12,
+        "cached_seconds": 0.1004,
+        "first_call_seconds": 9.04,
+        "same_tokens": True,
+    }
+    write(tmp_path, "decode-torch", torch_decode)
     text = rewrite(MARKED, tmp_path)
     assert "old" not in text and text.count("intro\n") == len(TABLES)
     assert "| torch | 2,500 | 2,873 | 0.87 |" in text
     assert "| jax | not measured |" in text  # lstm-jax.json is missing
     assert "| jax, 32 | - | - | 16.8x (0.022 s) | - |" in text
-    assert "| torch, 32 | not measured |" in text
+    assert "| torch, 32 | - | - | 3.7x (0.022 s) | - |" in text
+    compiled = "| torch + torch.compile, 32 | - | - | 13.1x (0.100 s; first 9 s) | - |"
+    assert compiled in text
+    assert "| tensorflow, 32 | not measured |" in text
     assert "| jax, 128 | - | - | 41.9x (0.022 s) (tokens differ) | - |" in text
 
 

@@ -180,3 +180,17 @@ def test_multi_head_attention_cache_equals_causal_call():
         outputs.append(numpy_of(out))
     np.testing.assert_allclose(np.concatenate(outputs, 1), full, atol=1e-5)
     assert tuple(state[0].shape) == (2, 5, 2, 4)
+
+
+@pytest.mark.parametrize("model", ["lstm-attention", "transformer"], indirect=True)
+def test_torch_compile_gives_the_same_tokens_and_is_ignored_off_torch(model):
+    generator = SEQ2SEQ[model.name.removeprefix("seq2seq_").replace("_", "-")]
+    compiled = generator.generator(model, torch_compile="eager")  # fast to trace
+    src = sources()
+    tokens = greedy(compiled, src, max_length=4)
+    np.testing.assert_array_equal(tokens, greedy(generator_for(model), src, 4))
+    np.testing.assert_array_equal(tokens, greedy(compiled, src, 4, cached=False))
+    on_torch = keras.backend.backend() == "torch"
+    assert compiled.compiles_steps() is (on_torch or compiled.compiles())
+    if on_torch:  # the steps ran through torch.compile, the encoder did not
+        assert "step" in compiled._programs and "encode" not in compiled._programs

@@ -12,7 +12,9 @@ time ratio. Cache memory per step: the bytes the decoder state holds after
 key/value cache grows; and the bytes of the preallocated key/value cache
 that the decoders use (`steps` positions from the first token on). On
 JAX, the number of programs compiled during the first cached decode and
-during the timed ones (0 when every step has the same shapes).
+during the timed ones (0 when every step has the same shapes). On torch,
+also the cached step compiled by `torch.compile` (`torch_compile`), its
+first call (compiling) timed apart, against the same eager recomputation.
 """
 
 import contextlib
@@ -48,6 +50,9 @@ class DecodeBenchConfig:
     models: tuple = tuple(SEQ2SEQ)  # names of zoo.models.seq2seq.SEQ2SEQ
     # transformer-linear's Taylor map input per head (None: the head size)
     feature_dim: int | None = LINEAR_FEATURE_DIM
+    # torch only: also time the step compiled by torch.compile with this
+    # backend (None: not measured)
+    torch_compile: str | None = "inductor"
 
 
 def _no_eos(model):
@@ -186,7 +191,40 @@ def run(config):
         }
         if compilations is not None:
             models[name]["jax_compilations_cached"] = compilations
+        if config.torch_compile and keras.backend.backend() == "torch":
+            models[name]["torch_compile"] = _torch_compiled_row(
+                model, name, sources, config
+            )
     return {**result_header(config), "models": models}
+
+
+def _torch_compiled_row(model, name, sources, config):
+    """The cached step through `torch.compile`, against recomputation.
+
+    Returns:
+        dict: "backend", "first_call_seconds" (compiling included),
+        "cached_seconds", "recomputed_seconds", "speedup", "same_tokens"
+        (as the eager cached decoding's).
+    """
+    import time
+
+    generator = SEQ2SEQ[name].generator(model, torch_compile=config.torch_compile)
+    start = time.perf_counter()
+    first = greedy(generator, sources, config.steps)
+    first_seconds = time.perf_counter() - start
+    timed = _timed_against_reference(
+        lambda: greedy(generator, sources, config.steps),
+        lambda: greedy(generator, sources, config.steps, cached=False),
+        config.repeats,
+    )
+    return {
+        "backend": config.torch_compile,
+        "first_call_seconds": round(first_seconds, 2),
+        "cached_seconds": round(timed["seconds"], 4),
+        "recomputed_seconds": round(timed["reference_seconds"], 4),
+        "speedup": round(timed["speedup"], 2),
+        "same_tokens": bool((first == timed["reference_result"]).all()),
+    }
 
 
 def print_report(result):
@@ -204,6 +242,15 @@ def print_report(result):
             f"  {name:<19} {row['cached_seconds']:>9.3f} "
             f"{row['recomputed_seconds']:>13.3f} {row['speedup']:>8.2f}x  {sizes}{same}"
         )
+        compiled = row.get("torch_compile")
+        if compiled:
+            same = "" if compiled["same_tokens"] else "  TOKENS DIFFER"
+            print(
+                f"  {'  torch.compile':<19} {compiled['cached_seconds']:>9.3f} "
+                f"{compiled['recomputed_seconds']:>13.3f} "
+                f"{compiled['speedup']:>8.2f}x  ({compiled['backend']}, first call "
+                f"{compiled['first_call_seconds']:.1f} s){same}"
+            )
     compiled = {
         name: row["jax_compilations_cached"]
         for name, row in result["models"].items()

@@ -115,20 +115,38 @@ def decode_table(folder):
                     continue  # the 128-token run is optional
                 rows.append([f"{backend}, 32", "not measured", "", "", ""])
                 continue
-            models = result["models"]
-            cells = []
-            for model in SEQ2SEQ_MODELS:
-                row = models.get(model)
-                if row is None:
-                    cells.append("-")
-                    continue
-                same = "" if row["same_tokens"] else " (tokens differ)"
-                cells.append(
-                    f"{row['speedup']:.1f}x ({row['cached_seconds']:.3f} s){same}"
+            models, steps = result["models"], result["config"]["steps"]
+            rows.append([f"{backend}, {steps}", *_decode_cells(models, None)])
+            if any("torch_compile" in row for row in models.values()):
+                rows.append(
+                    [f"{backend} + torch.compile, {steps}"]
+                    + _decode_cells(models, "torch_compile")
                 )
-            rows.append([f"{backend}, {result['config']['steps']}", *cells])
     header = [f"{m}: speed-up (cached s)" for m in SEQ2SEQ_MODELS]
     return _table(["backend, tokens", *header], rows)
+
+
+def _decode_cells(models, variant):
+    """One cell per model: speed-up (cached s), of `models[m][variant]` if set
+    (a compiled variant also gives its first call, compiling included)."""
+    cells = []
+    for model in SEQ2SEQ_MODELS:
+        row = models.get(model)
+        if row is not None and variant is not None:
+            row = row.get(variant)
+        if row is None:
+            cells.append("-")
+            continue
+        same = "" if row["same_tokens"] else " (tokens differ)"
+        first = (
+            f"; first {row['first_call_seconds']:.0f} s"
+            if "first_call_seconds" in row
+            else ""
+        )
+        cells.append(
+            f"{row['speedup']:.1f}x ({row['cached_seconds']:.3f} s{first}){same}"
+        )
+    return cells
 
 
 TABLES = {

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from zoo.layers.inference_call import inference_call, layer_call
 from zoo.layers.transformer_parts import (
     TransformerBlockBase,
     make_feed_forward,
@@ -65,7 +66,10 @@ class TransformerDecoderBlock(TransformerBlockBase):
     def _cross_and_feed_forward(
         self, x, encoder_outputs, encoder_mask, training, cross_key_value=None
     ):
-        normed = self.norms[1](x)
+        """Cross-attention and feed-forward; `step` (training False) skips
+        `Layer.__call__` where it adds nothing (`inference_call`)."""
+        run = inference_call if training is False else layer_call
+        normed = run(self.norms[1], x)
         if cross_key_value is not None:
             attended = self.cross_attention.attend_key_value(
                 normed, cross_key_value, value_mask=encoder_mask
@@ -74,9 +78,9 @@ class TransformerDecoderBlock(TransformerBlockBase):
             attended = self.cross_attention(
                 normed, encoder_outputs, value_mask=encoder_mask, training=training
             )
-        x = x + self.drop(attended, training=training)
-        out = self.feed_forward(self.norms[2](x), training=training)
-        return x + self.drop(out, training=training)
+        x = x + run(self.drop, attended, training=training)
+        out = run(self.feed_forward, run(self.norms[2], x), training=training)
+        return x + run(self.drop, out, training=training)
 
     def call(self, x, encoder_outputs, encoder_outputs_mask=None, training=None):
         normed = self.norms[0](x)
@@ -168,7 +172,9 @@ class TransformerDecoderBlock(TransformerBlockBase):
         (1, 1, 8)
         """
         x = ops.cast(x, self.compute_dtype)  # numpy inputs become tensors
-        attended, state = self.self_attention.step(self.norms[0](x), state)
+        attended, state = self.self_attention.step(
+            inference_call(self.norms[0], x), state
+        )
         x = x + attended
         return self._cross_and_feed_forward(
             x, encoder_outputs, encoder_mask, False, cross_key_value

@@ -1,6 +1,7 @@
 """The interface between a trained seq2seq model and the decoders."""
 
 import functools
+import warnings
 
 import keras
 import numpy as np
@@ -20,22 +21,38 @@ class Seq2SeqGenerator:
     its shapes run as one XLA-compiled program each (`_compile`: `jax.jit`,
     `tf.function(jit_compile=True)`): run op by op, a step dispatches dozens
     to hundreds of small ops (on JAX each compiled the first time it meets a
-    shape). On torch they run eagerly.
+    shape). On torch they run eagerly, or with `torch_compile` the step
+    only, through `torch.compile` (one graph per batch size and cache
+    length; the first step of each pays the compilation: a 2-layer
+    128-wide transformer, 42 s on 2 CPU cores with inductor, 11 s with
+    the "eager" backend, which only removes Python's per-op work).
 
     Args:
         model: a model from `zoo.models.seq2seq.build_seq2seq`.
         jit_compile: bool. Compile on JAX and TensorFlow. Defaults to
             `True` (ignored on torch).
+        torch_compile: False, True or a `torch.compile` backend name
+            ("inductor", "eager", ...). On torch, run each fixed-shape
+            `step` as a compiled graph (True: "inductor"). Defaults to
+            False (ignored on JAX and TensorFlow).
     """
 
-    def __init__(self, model, jit_compile=True):
+    def __init__(self, model, jit_compile=True, torch_compile=False):
         self.model = model
         self.jit_compile = jit_compile
+        self.torch_compile = torch_compile
         self._programs = {}  # name -> compiled function, built on first use
 
     def compiles(self):
         """Whether steps and `generate_greedy` run as XLA programs (JAX, TensorFlow)."""
         return self.jit_compile and keras.backend.backend() in ("jax", "tensorflow")
+
+    def compiles_steps(self):
+        """Whether fixed-shape steps run compiled: `compiles()`, or torch
+        with `torch_compile`."""
+        if self.compiles():
+            return True
+        return bool(self.torch_compile) and keras.backend.backend() == "torch"
 
     def _compile(self, function):
         """`function(*args)` as one program reading the model's current weights.
@@ -48,6 +65,8 @@ class Seq2SeqGenerator:
         first call). Either way training the model later is seen; the
         program is traced once per shape of `args`.
         """
+        if keras.backend.backend() == "torch":
+            return _torch_compiled(function, self.torch_compile)
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
@@ -67,9 +86,11 @@ class Seq2SeqGenerator:
         jitted = jax.jit(pure)
         return lambda *args: jitted([variable.value for variable in variables], *args)
 
-    def _run(self, name, function, *args):
-        """`function(*args)`, compiled once under `name` where the backend compiles."""
-        if not self.compiles():
+    def _run(self, name, function, *args, step=False):
+        """`function(*args)`, compiled once under `name` where the backend
+        compiles (`step`: a decoding step, which torch compiles too when
+        asked: see `compiles_steps`)."""
+        if not (self.compiles_steps() if step else self.compiles()):
             return function(*args)
         if name not in self._programs:
             self._programs[name] = self._compile(function)
@@ -188,3 +209,25 @@ class Seq2SeqGenerator:
             lambda x: ops.take(x, indices, axis=0) if hasattr(x, "shape") else x,
             structure,
         )
+
+
+def _torch_compiled(function, backend):
+    """`function` through `torch.compile` (fixed shapes), without autograd.
+
+    Decoding never differentiates: under `no_grad` the graph records no
+    backward. `backend` True means torch's default, inductor.
+    """
+    import torch
+
+    compiled = torch.compile(
+        function, backend="inductor" if backend is True else backend, dynamic=False
+    )
+
+    def run(*args):
+        with torch.no_grad(), warnings.catch_warnings():
+            # Tracing Keras' dtype rules, dynamo warns once that it looks
+            # through their `lru_cache` (pure functions of dtypes: harmless).
+            warnings.filterwarnings("ignore", message=".*lru_cache", module="torch")
+            return compiled(*args)
+
+    return run

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from zoo.layers.fused_lstm import FusedLSTM
+from zoo.layers.inference_call import inference_call, layer_call
 from zoo.layers.seq2seq_attention import Seq2SeqAttention
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 
@@ -67,12 +68,16 @@ def build_lstm_seq2seq(
 class LSTMGenerator(Seq2SeqGenerator):
     """Incremental decoding of `build_lstm_seq2seq` models: the cache is (h, c).
 
+    Args:
+        model: a `build_lstm_seq2seq` model.
+        jit_compile, torch_compile: as in `Seq2SeqGenerator`.
+
     Example:
     >>> generator = LSTMGenerator(build_lstm_seq2seq(50, 8))  # doctest: +SKIP
     """
 
-    def __init__(self, model, jit_compile=True):
-        super().__init__(model, jit_compile)
+    def __init__(self, model, jit_compile=True, torch_compile=False):
+        super().__init__(model, jit_compile, torch_compile)
         self.embedding = model.get_layer("embedding")
         self.encoder = model.get_layer("encoder")
         self.cell = model.get_layer("decoder").cell
@@ -90,12 +95,18 @@ class LSTMGenerator(Seq2SeqGenerator):
     def initial_state(self, memory):
         return (memory["h"], memory["c"])
 
-    def _attend(self, outputs, memory):
-        context, weights = self.attention(
-            outputs, memory["outputs"], value_mask=memory["mask"]
+    def _attend(self, outputs, memory, call=None):
+        """The attention context combined with `outputs`, and the weights.
+
+        `call(layer, *args, **kwargs)` runs each layer (`inference_call` in
+        `step`); None: `Layer.__call__`.
+        """
+        call = call or layer_call
+        context, weights = call(
+            self.attention, outputs, memory["outputs"], value_mask=memory["mask"]
         )
         combined = ops.concatenate([outputs, context], axis=-1)
-        return self.combine(combined), weights
+        return call(self.combine, combined), weights
 
     def step(self, tokens, state, memory):
         """Next-token logits `(B, V)` for `tokens` `(B, 1)`; returns (logits, state).
@@ -103,19 +114,23 @@ class LSTMGenerator(Seq2SeqGenerator):
         The state (h, c) keeps its shapes: on JAX and TensorFlow the step
         is one compiled program.
         """
-        return self._run("step", self._step_eager, tokens, tuple(state), memory)
+        tokens = ops.convert_to_tensor(tokens, "int32")
+        return self._run(
+            "step", self._step_eager, tokens, tuple(state), memory, step=True
+        )
 
     def loop_step(self, tokens, state, memory):
         """`step` in traceable ops (the state (h, c) has fixed shapes)."""
         return self._step_eager(tokens, tuple(state), memory)
 
     def _step_eager(self, tokens, state, memory):
-        x = self.embedding(tokens)[:, 0]
-        h, (h, c) = self.cell(x, list(state))
+        # Eager on torch, Keras' per-call work outweighs these layers' kernels.
+        x = inference_call(self.embedding, tokens)[:, 0]
+        h, (h, c) = inference_call(self.cell, x, list(state))
         out = h[:, None]
         if self.has_attention:
-            out, _ = self._attend(out, memory)
-        return self.logits(out)[:, 0], (h, c)
+            out, _ = self._attend(out, memory, inference_call)
+        return inference_call(self.logits, out)[:, 0], (h, c)
 
     def attention_weights(self, sources, replies):
         if not self.has_attention:

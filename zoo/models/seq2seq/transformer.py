@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.layers.inference_call import inference_call
 from zoo.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from zoo.layers.transformer_decoder_block import TransformerDecoderBlock
 from zoo.layers.transformer_encoder_block import TransformerEncoderBlock
@@ -82,12 +83,18 @@ class TransformerGenerator(Seq2SeqGenerator):
 
     On JAX and TensorFlow, a step whose state keeps its shapes
     (preallocated caches, linear attention) runs as one compiled program
-    (see `Seq2SeqGenerator`); torch, and the growing cache, run eagerly.
+    (see `Seq2SeqGenerator`); torch, and the growing cache, run eagerly,
+    calling the sublayers' `call` where `Layer.__call__` adds nothing
+    (`zoo.layers.inference_call`), or on torch through `torch.compile`
+    with `torch_compile`.
 
     Args:
         model: a `build_transformer_seq2seq` model.
         jit_compile: bool. Compile on JAX and TensorFlow. Defaults to
             `True` (ignored on torch).
+        torch_compile: False, True or a `torch.compile` backend: compile
+            the fixed-shape step on torch (see `Seq2SeqGenerator`).
+            Defaults to False.
 
     Example:
     >>> model = build_transformer_seq2seq(20, dim=8, num_heads=2, num_layers=1)
@@ -99,8 +106,8 @@ class TransformerGenerator(Seq2SeqGenerator):
     (1, 20)
     """
 
-    def __init__(self, model, jit_compile=True):
-        super().__init__(model, jit_compile)
+    def __init__(self, model, jit_compile=True, torch_compile=False):
+        super().__init__(model, jit_compile, torch_compile)
         self.embedding = model.get_layer("embedding")
         self.encoders = [
             b for b in model.layers if isinstance(b, TransformerEncoderBlock)
@@ -168,7 +175,7 @@ class TransformerGenerator(Seq2SeqGenerator):
 
     def _fixed_shapes(self, state):
         """Whether this step runs compiled: a compiling backend, fixed shapes."""
-        if not self.compiles():
+        if not self.compiles_steps():
             return False
         return all(
             block.attention == "linear" or len(cache) == 3
@@ -176,7 +183,9 @@ class TransformerGenerator(Seq2SeqGenerator):
         )
 
     def _step_eager(self, tokens, state, memory):
-        y = self.embedding(tokens, start=state["position"])
+        # Eager on torch, Keras' per-call work outweighs these layers' kernels.
+        tokens = ops.convert_to_tensor(tokens, "int32")
+        y = inference_call(self.embedding, tokens, start=state["position"])
         projected = memory.get("cross_key_value", [None] * len(self.decoders))
         caches = []
         for block, cache, cross in zip(
@@ -186,7 +195,8 @@ class TransformerGenerator(Seq2SeqGenerator):
                 y, memory["outputs"], cache, memory["mask"], cross_key_value=cross
             )
             caches.append(cache)
-        logits = self.logits(self.decoder_norm(y))[:, -1]
+        logits = inference_call(self.logits, inference_call(self.decoder_norm, y))
+        logits = logits[:, -1]
         return logits, {"caches": caches, "position": state["position"] + 1}
 
     def _step_compiled(self, tokens, state, memory):
@@ -205,10 +215,12 @@ class TransformerGenerator(Seq2SeqGenerator):
         logits, caches = self._run(
             "step",
             self._caches_step,
-            tokens,
+            ops.convert_to_tensor(tokens, "int32"),
             state["caches"],
-            np.asarray(position, "int32"),  # a traced value, not a constant
+            # A traced value, not a constant (one program for all positions).
+            ops.convert_to_tensor(np.asarray(position, "int32")),
             memory,
+            step=True,
         )
         return logits, {"caches": caches, "position": position + 1}
 
