@@ -1,13 +1,10 @@
-"""Pre-norm transformer decoder block with cached incremental decoding."""
+"""Transformer decoder block (pre- or post-norm) with cached incremental decoding."""
 
 import keras
 from keras import ops
 
 from zoo.layers.inference_call import inference_call, layer_call
-from zoo.layers.transformer_parts import (
-    TransformerBlockBase,
-    make_feed_forward,
-)
+from zoo.layers.transformer_parts import TransformerBlockBase
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -15,7 +12,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
     """Causal self-attention, cross-attention to the encoder, feed-forward.
 
     `x + SelfAttn(LN(x), causal)`, `x + CrossAttn(LN(x), encoder)`,
-    `x + FFN(LN(x))`. `step` runs the same block on new tokens only, with the
+    `x + FFN(LN(x))` (pre-norm; with `normalize_first=False` each is
+    `LN(x + f(x))`). `step` runs the same block on new tokens only, with the
     self-attention's cache: keys/values for softmax attention, the recurrent
     state (S, z) for linear attention (constant size in the generated length).
 
@@ -26,6 +24,8 @@ class TransformerDecoderBlock(TransformerBlockBase):
         dropout: float. Defaults to 0.1.
         feature_dim: int or None, linear attention's query/key size per head
             fed to the feature map (None: the head size).
+        activation, layer_norm_epsilon, kernel_initializer,
+            bias_initializer, normalize_first: see `TransformerBlockBase`.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -47,17 +47,12 @@ class TransformerDecoderBlock(TransformerBlockBase):
 
     def build(self, x_shape, encoder_outputs_shape):
         dim = x_shape[-1]
-        policy = self.dtype_policy  # every sublayer runs in the block's policy
-        self.norms = [
-            keras.layers.LayerNormalization(epsilon=1e-5, name=f"norm{i}", dtype=policy)
-            for i in (1, 2, 3)
-        ]
+        # Every sublayer runs in the block's dtype policy.
+        self.norms = [self._norm(f"norm{i}") for i in (1, 2, 3)]
         self.self_attention = self._attention("self_attention", dim)
         self.cross_attention = self._attention("cross_attention", dim)
-        self.feed_forward = make_feed_forward(
-            dim, self.hidden_dim, self.dropout, "ffn", policy
-        )
-        self.drop = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.feed_forward = self._feed_forward(dim)
+        self.drop = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         for layer in (*self.norms, self.feed_forward):
             layer.build(x_shape)
         self.self_attention.build(x_shape, x_shape)
@@ -69,29 +64,73 @@ class TransformerDecoderBlock(TransformerBlockBase):
         """Cross-attention and feed-forward; `step` (training False) skips
         `Layer.__call__` where it adds nothing (`inference_call`)."""
         run = inference_call if training is False else layer_call
-        normed = run(self.norms[1], x)
-        if cross_key_value is not None:
-            attended = self.cross_attention.attend_key_value(
-                normed, cross_key_value, value_mask=encoder_mask
+
+        def attend(y):
+            if cross_key_value is not None:
+                return self.cross_attention.attend_key_value(
+                    y, cross_key_value, value_mask=encoder_mask
+                )
+            return self.cross_attention(
+                y, encoder_outputs, value_mask=encoder_mask, training=training
             )
-        else:
-            attended = self.cross_attention(
-                normed, encoder_outputs, value_mask=encoder_mask, training=training
-            )
-        x = x + run(self.drop, attended, training=training)
-        out = run(self.feed_forward, run(self.norms[2], x), training=training)
-        return x + run(self.drop, out, training=training)
+
+        x = self._residual(x, self.norms[1], attend, run, training)
+        return self._residual(
+            x,
+            self.norms[2],
+            lambda y: run(self.feed_forward, y, training=training),
+            run,
+            training,
+        )
+
+    def _self_attended(self, x, training=None):
+        """The causal self-attention sublayer with its residual and norm."""
+
+        def attend(y):
+            # Causality alone suffices: padding only ever follows real tokens.
+            return self.self_attention(y, y, use_causal_mask=True, training=training)
+
+        return self._residual(x, self.norms[0], attend, training=training)
 
     def call(self, x, encoder_outputs, encoder_outputs_mask=None, training=None):
-        normed = self.norms[0](x)
-        # Causality alone suffices: padding only ever follows real tokens.
-        attended = self.self_attention(
-            normed, normed, use_causal_mask=True, training=training
-        )
-        x = x + self.drop(attended, training=training)
+        x = self._self_attended(x, training)
         return self._cross_and_feed_forward(
             x, encoder_outputs, encoder_outputs_mask, training
         )
+
+    def cross_attention_scores(self, x, encoder_outputs, encoder_outputs_mask=None):
+        """The cross-attention weights `(B, H, T, S)` of a full decoder pass.
+
+        What the block's cross-attention gives each position of `x` over
+        `encoder_outputs` in `call` (inference): softmax weights, or linear
+        attention's normalized kernel weights.
+
+        Args:
+            x: `(B, T, d)` decoder inputs of this block.
+            encoder_outputs: `(B, S, d)`.
+            encoder_outputs_mask: optional boolean `(B, S)`.
+
+        Returns:
+            `(B, H, T, S)`.
+
+        Example:
+        >>> import numpy as np
+        >>> block = TransformerDecoderBlock(2, 16)
+        >>> x, memory = np.zeros((1, 3, 8), "float32"), np.zeros((1, 5, 8), "float32")
+        >>> tuple(block.cross_attention_scores(x, memory).shape)
+        (1, 2, 3, 5)
+        """
+        if not self.built:
+            self.build(tuple(x.shape), tuple(encoder_outputs.shape))
+        y = self._self_attended(ops.cast(x, self.compute_dtype), training=False)
+        query = self.norms[1](y) if self.normalize_first else y
+        _, scores = self.cross_attention(
+            query,
+            encoder_outputs,
+            value_mask=encoder_outputs_mask,
+            return_attention_scores=True,
+        )
+        return scores
 
     def get_initial_state(self, batch_size, max_length=None):
         """The empty self-attention cache (see the attention layer's).
@@ -172,10 +211,14 @@ class TransformerDecoderBlock(TransformerBlockBase):
         (1, 1, 8)
         """
         x = ops.cast(x, self.compute_dtype)  # numpy inputs become tensors
-        attended, state = self.self_attention.step(
-            inference_call(self.norms[0], x), state
-        )
-        x = x + attended
+        # `_self_attended` with the cache (no dropout at inference).
+        if self.normalize_first:
+            normed = inference_call(self.norms[0], x)
+            attended, state = self.self_attention.step(normed, state)
+            x = x + attended
+        else:
+            attended, state = self.self_attention.step(x, state)
+            x = inference_call(self.norms[0], x + attended)
         return self._cross_and_feed_forward(
             x, encoder_outputs, encoder_mask, False, cross_key_value
         ), state

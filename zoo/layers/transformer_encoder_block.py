@@ -1,16 +1,14 @@
-"""Pre-norm transformer encoder block on the zoo's attention layers."""
+"""Transformer encoder block (pre- or post-norm) on the zoo's attention layers."""
 
 import keras
 
-from zoo.layers.transformer_parts import (
-    TransformerBlockBase,
-    make_feed_forward,
-)
+from zoo.layers.transformer_parts import TransformerBlockBase
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TransformerEncoderBlock(TransformerBlockBase):
-    """`x + SelfAttention(LN(x))`, then `x + FFN(LN(x))`.
+    """`x + SelfAttention(LN(x))`, then `x + FFN(LN(x))` (pre-norm; with
+    `normalize_first=False`, `LN(x + SelfAttention(x))`, `LN(x + FFN(x))`).
 
     Args:
         num_heads: int.
@@ -20,6 +18,8 @@ class TransformerEncoderBlock(TransformerBlockBase):
         dropout: float. Defaults to 0.1.
         feature_dim: int or None, linear attention's query/key size per head
             fed to the feature map (None: the head size).
+        activation, layer_norm_epsilon, kernel_initializer,
+            bias_initializer, normalize_first: see `TransformerBlockBase`.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -38,29 +38,27 @@ class TransformerEncoderBlock(TransformerBlockBase):
 
     def build(self, x_shape):
         dim = x_shape[-1]
-        policy = self.dtype_policy  # every sublayer runs in the block's policy
-        self.norm1 = keras.layers.LayerNormalization(
-            epsilon=1e-5, name="norm1", dtype=policy
-        )
-        self.norm2 = keras.layers.LayerNormalization(
-            epsilon=1e-5, name="norm2", dtype=policy
-        )
+        # Every sublayer runs in the block's dtype policy. The norms keep
+        # their attribute names (saved `.keras` files find them by name).
+        self.norm1, self.norm2 = self._norm("norm1"), self._norm("norm2")
         self.self_attention = self._attention("self_attention", dim)
-        self.feed_forward = make_feed_forward(
-            dim, self.hidden_dim, self.dropout, "ffn", policy
-        )
-        self.drop = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.feed_forward = self._feed_forward(dim)
+        self.drop = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         for layer in (self.norm1, self.norm2, self.feed_forward):
             layer.build(x_shape)
         self.self_attention.build(x_shape, x_shape)
 
     def call(self, x, mask=None, training=None):
-        normed = self.norm1(x)
-        attended = self.self_attention(
-            normed, normed, value_mask=mask, training=training
+        def attend(y):
+            return self.self_attention(y, y, value_mask=mask, training=training)
+
+        x = self._residual(x, self.norm1, attend, training=training)
+        return self._residual(
+            x,
+            self.norm2,
+            lambda y: self.feed_forward(y, training=training),
+            training=training,
         )
-        x = x + self.drop(attended, training=training)
-        return x + self.drop(self.feed_forward(self.norm2(x), training=training))
 
     def compute_mask(self, x, mask=None):
         return mask

@@ -249,16 +249,10 @@ class TransformerGenerator(Seq2SeqGenerator):
         phi(q).phi(k) / sum_j phi(q).phi(k_j).
         """
         memory = self.encode(sources)
-        block = self.decoders[-1]
         y = self.embedding(decoder_inputs)
-        for other in self.decoders[:-1]:
-            y = other(y, memory["outputs"], encoder_outputs_mask=memory["mask"])
-        normed = block.norms[0](y)
-        y = y + block.self_attention(normed, normed, use_causal_mask=True)
-        _, scores = block.cross_attention(
-            block.norms[1](y),
-            memory["outputs"],
-            value_mask=memory["mask"],
-            return_attention_scores=True,
+        for block in self.decoders[:-1]:
+            y = block(y, memory["outputs"], encoder_outputs_mask=memory["mask"])
+        scores = self.decoders[-1].cross_attention_scores(
+            y, memory["outputs"], memory["mask"]
         )
         return ops.mean(scores, axis=1)
