@@ -62,10 +62,10 @@ def main(argv=None):
         formats = parse_formats(args.formats)
         wanted = select(args.only)
         if args.train_quick:
-            from zoo.train.__main__ import _stamp
+            from zoo.run_dir import run_stamp
             from zoo.train.__main__ import main as train
 
-            if train(["--out", os.path.join(args.runs, f"suite-{_stamp()}")]) != 0:
+            if train(["--out", os.path.join(args.runs, f"suite-{run_stamp()}")]) != 0:
                 raise ZooError("--train-quick: the training suite failed (see above)")
         try:
             check_writable(os.path.join(args.out, "figures", "probe"))

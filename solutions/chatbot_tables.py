@@ -10,7 +10,7 @@ import pandas as pd
 from solutions import figures
 from solutions.document import Figure
 from zoo import metrics
-from zoo.train.chatbot_task import SHEET_REFERENCE
+from zoo.sheet_reference import SHEET_REFERENCE
 from zoo.train.compare import LOWER_IS_BETTER, quantity_label
 
 ORDER = ("lstm", "lstm-attention", "transformer", "transformer-linear")

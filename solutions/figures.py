@@ -7,14 +7,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from zoo.train import figures as run_figures  # noqa: E402
+from zoo import plotting  # noqa: E402
 
 
 def save(figure, out_dir, stem):
     """Writes figures/<stem>.png and .pdf under `out_dir`; closes the figure."""
     for fmt in ("png", "pdf"):
         path = os.path.join(out_dir, "figures", f"{stem}.{fmt}")
-        run_figures.save(figure, path, close=False)
+        plotting.save(figure, path, close=False)
     plt.close(figure)
 
 

@@ -18,6 +18,7 @@ Traceback (most recent call last):
 zoo.errors.ZooError: --resume: no run in ... (no config.json); pass --out ...
 """
 
+import datetime
 import json
 import os
 
@@ -30,6 +31,19 @@ METRICS = "metrics.json"
 MODEL = "model.keras"
 BACKUP = "backup"
 FIGURES = "figures"
+
+
+def run_stamp():
+    """The UTC time a run starts, as its default folder names it.
+
+    Returns:
+        str, e.g. "20261207T115200Z" (sorts by time).
+
+    Example:
+    >>> len(run_stamp()), run_stamp().endswith("Z")
+    (16, True)
+    """
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _nearest_existing(path):

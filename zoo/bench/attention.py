@@ -238,7 +238,7 @@ def plot(result, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from zoo.train.figures import save
+    from zoo.plotting import save
 
     figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
     for form, style in (("non_causal", "-"), ("causal", "--")):

@@ -10,16 +10,13 @@ import os
 import sys
 
 from zoo.errors import USER_ERRORS, ZooError, one_line_warnings, print_error
+from zoo.run_dir import run_stamp
 from zoo.train.arguments import (
     build_parser,
     check_settings,
     models_and_seeds,
     settings,
 )
-
-
-def _stamp():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def progress_verbosity(stream=None):
@@ -66,7 +63,8 @@ def run_one(args, parser):
     else:
         values = {n: getattr(args, n) for n in settings()}
         config = TrainConfig(task=args.task, **values)
-        out = args.out or os.path.join("runs", f"{args.task}-{args.model}-{_stamp()}")
+        stamp = run_stamp()
+        out = args.out or os.path.join("runs", f"{args.task}-{args.model}-{stamp}")
     return out, train_and_evaluate(
         config, out, resume=args.resume, verbose=progress_verbosity()
     )
@@ -79,7 +77,7 @@ def run_suite(args):
     from zoo.train.engine import TASKS, train_and_evaluate
     from zoo.train.summary import print_suite
 
-    suite_dir = args.out or os.path.join("runs", f"suite-{_stamp()}")
+    suite_dir = args.out or os.path.join("runs", f"suite-{run_stamp()}")
     check_out_dir(suite_dir, resume=False)  # a new or empty folder, not a run
     results = []
     for task_name, task in TASKS.items():
@@ -114,7 +112,7 @@ def run_comparison(args, models, seeds):
             f"{list(task.models)}"
         )
     seeds = seeds or [args.seed]
-    folder = args.out or os.path.join("runs", f"chatbot-compare-{_stamp()}")
+    folder = args.out or os.path.join("runs", f"chatbot-compare-{run_stamp()}")
     plan = []
     for seed in seeds:
         for model in models:

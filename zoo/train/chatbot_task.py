@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from zoo import metrics
+from zoo import metrics, plotting
 from zoo.data.dialog_pairs import DialogPairs, prepare_pairs
 from zoo.data.dialogs import load_dialogs
 from zoo.data.text import LEVELS, SOS_ID, detokenize, tokenize
@@ -18,7 +18,7 @@ from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.models.seq2seq.baselines import baseline_replies
 from zoo.relevance import Rubric, reply_measures
 from zoo.run_dir import VOCAB, decoding_options, filter_settings
-from zoo.train import figures
+from zoo.sheet_reference import SHEET_REFERENCE
 from zoo.train.replies import (
     ReplySimilarity,
     decode_replies,
@@ -32,14 +32,6 @@ EPOCH_SAMPLE = 128
 SAMPLE_REPLIES = 6
 SPLITS = ("train", "val", "test")
 MONITORS = ("val_loss", *(f"val_{name}" for name in metrics.SIMILARITIES))
-# The sheet's reference numbers (PROBLEMS.md A3): TRAINING similarities on a
-# different dataset, printed exactly as given, never used as targets.
-SHEET_REFERENCE = {
-    "sheet LSTM": {"jaccard": 0.7149, "cosine": 0.8324,
-                   "damerau_levenshtein": 0.5087, "loss": 1.1828},
-    "sheet attention": {"jaccard": 0.7648, "cosine": 0.8655,
-                        "damerau_levenshtein": 0.6344, "loss": 1.1596},
-}  # fmt: skip
 
 
 @dataclass
@@ -328,7 +320,7 @@ class ChatbotTask:
         with open(os.path.join(run_dir, "history.csv"), newline="") as handle:
             rows = list(csv.DictReader(handle))
         if rows and all(f"val_{k}" in rows[0] for k in metrics.SIMILARITIES):
-            figures.similarity_panels(
+            plotting.similarity_panels(
                 rows,
                 os.path.join(run_dir, "figures", "similarity.png"),
                 f"chatbot / {config.model}",
@@ -344,7 +336,7 @@ class ChatbotTask:
         decoder_in = np.array([[SOS_ID, *vocab.encode(reply)]], "int32")
         weights = generator_for(model).attention_weights(source, decoder_in)
         weights = keras.ops.convert_to_numpy(weights)[0, : len(reply)]
-        figures.attention_heatmap(
+        plotting.attention_heatmap(
             weights[:, : len(question)],
             question,
             reply,

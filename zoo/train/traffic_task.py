@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from zoo import metrics
+from zoo import metrics, plotting
 from zoo.data.traffic import load_travel_times
 from zoo.data.windows import NUM_FEATURES, make_windows
 from zoo.errors import ZooError
@@ -15,7 +15,6 @@ from zoo.io import finite_or_none, write_text
 from zoo.models.forecasting import FORECASTERS, build_forecaster, masked_mse
 from zoo.models.forecasting.baselines import all_baselines
 from zoo.models.forecasting.lstm_attention import NUM_HEADS
-from zoo.train import figures
 
 
 @dataclass
@@ -224,7 +223,7 @@ class TrafficTask:
             )
         test = data.windows["test"]  # `forecasts` holds the loop's last split: test
         first = test.series == test.series[0]
-        figures.forecast_vs_actual(
+        plotting.forecast_vs_actual(
             test.target_times[first, 0],
             test.target_seconds[first, 0],
             {
