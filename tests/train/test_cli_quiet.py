@@ -104,7 +104,7 @@ def test_names_agree_with_the_registries():
     from zoo.layers.seq2seq_attention import SCORES
     from zoo.train import names
     from zoo.train.chatbot_task import MONITORS
-    from zoo.train.engine import TASKS
+    from zoo.train.tasks import TASKS
 
     assert {t: tuple(task.models) for t, task in TASKS.items()} == names.TASK_MODELS
     assert tuple(CORPORA) == names.CORPORA

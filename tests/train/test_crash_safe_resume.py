@@ -37,7 +37,8 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.train import callbacks, figures
+from zoo import plotting
+from zoo.train import callbacks
 from zoo.train.__main__ import main
 from zoo.train.config import TrainConfig
 from zoo.train.engine import train_and_evaluate
@@ -61,8 +62,8 @@ def fast_runs():
     """No figures (not under test); the runs share the session's JAX cache
     (tests/conftest.py), subprocesses included."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(figures, "loss_curves", lambda *args, **kwargs: None)
-        patch.setattr(figures, "forecast_vs_actual", lambda *args, **kwargs: None)
+        patch.setattr(plotting, "loss_curves", lambda *args, **kwargs: None)
+        patch.setattr(plotting, "forecast_vs_actual", lambda *args, **kwargs: None)
         yield
 
 

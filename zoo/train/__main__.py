@@ -74,8 +74,9 @@ def run_suite(args):
     """The quick preset of every task's default models; prints a table."""
     from zoo.run_dir import check_out_dir
     from zoo.train.config import TrainConfig
-    from zoo.train.engine import TASKS, train_and_evaluate
+    from zoo.train.engine import train_and_evaluate
     from zoo.train.summary import print_suite
+    from zoo.train.tasks import TASKS
 
     suite_dir = args.out or os.path.join("runs", f"suite-{run_stamp()}")
     check_out_dir(suite_dir, resume=False)  # a new or empty folder, not a run
@@ -101,8 +102,9 @@ def run_comparison(args, models, seeds):
     from zoo.runtime import code_version
     from zoo.train.compare import compare, comparison_frame, comparison_markdown
     from zoo.train.config import TrainConfig
-    from zoo.train.engine import get_task, train_and_evaluate
+    from zoo.train.engine import train_and_evaluate
     from zoo.train.summary import print_comparison
+    from zoo.train.tasks import get_task
 
     task = get_task(args.task)
     unknown = [m for m in models if m not in task.models]

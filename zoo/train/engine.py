@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from zoo import plotting
 from zoo.errors import TrainingDiverged, ZooError
 from zoo.io import atomic_path, finite_or_none, write_json
 from zoo.run_dir import (
@@ -45,23 +46,14 @@ from zoo.runtime import (
     set_random_seed,
 )
 from zoo.train import cluster as cluster_module
-from zoo.train import ddp, figures
+from zoo.train import ddp
 from zoo.train.callbacks import HistoryTracker, SetEpoch
-from zoo.train.chatbot_task import ChatbotTask
 from zoo.train.checkpoints import CrashSafeBackup
 from zoo.train.epoch_seeded_shuffle import EpochSeededShuffle
 from zoo.train.layouts import check_divisible, model_parallel
 from zoo.train.memory import check_fits
 from zoo.train.summary import run_directory_sentence
-from zoo.train.traffic_task import TrafficTask
-
-TASKS = {task.name: task for task in (TrafficTask(), ChatbotTask())}
-
-
-def get_task(name):
-    if name not in TASKS:
-        raise ZooError(f"unknown task {name!r}; choose from {sorted(TASKS)}")
-    return TASKS[name]
+from zoo.train.tasks import get_task
 
 
 def _distribute(run):
@@ -396,7 +388,7 @@ def _finish(run, tracker, backup, seconds):
             "lower --learning-rate or check the data"
         )
     if tracker.rows:
-        figures.loss_curves(
+        plotting.loss_curves(
             tracker.rows,
             os.path.join(workdir, "figures", "loss.png"),
             f"{config.task} / {config.model}",

@@ -7,7 +7,7 @@ data hold the same names (`zoo.models.forecasting.FORECASTERS`,
 `zoo.models.seq2seq.SEQ2SEQ`, `zoo.data.dialogs.CORPORA`,
 `zoo.data.text.LEVELS`, `zoo.data.dialog_pairs.LONG_PAIRS`,
 `zoo.layers.seq2seq_attention.SCORES`, `zoo.train.chatbot_task.MONITORS`,
-`zoo.decoding.DECODERS`, the tasks of `zoo.train.engine.TASKS`);
+`zoo.decoding.DECODERS`, the tasks of `zoo.train.tasks.TASKS`);
 tests/train/test_cli_quiet.py checks that they agree, so a model added
 there and forgotten here fails a test.
 

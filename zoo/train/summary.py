@@ -6,6 +6,9 @@ import re
 
 import pandas as pd
 
+from zoo.train.chatbot_task import relevance_rows, sheet_rows
+from zoo.train.tasks import get_task
+
 # Printed tables stay readable in an 80-column terminal only up to a point;
 # replies are cut to this many characters in the prompt listing.
 REPLY_WIDTH = 60
@@ -27,8 +30,6 @@ RELEVANCE_CAPTION = (
 
 
 def _rows(task_name, result):
-    from zoo.train.engine import get_task
-
     return get_task(task_name).table_rows(result)
 
 
@@ -83,8 +84,6 @@ def _decoding_text(decoding):
 
 def chatbot_table(results):
     """Models, baselines (once) and the sheet's rows in one DataFrame."""
-    from zoo.train.chatbot_task import sheet_rows
-
     models, baselines = [], {}
     for result in results:
         first, *others = _rows("chatbot", result)
@@ -97,8 +96,6 @@ def chatbot_table(results):
 
 def relevance_table(results):
     """Each model's and the baselines' (once) relevance measures."""
-    from zoo.train.chatbot_task import relevance_rows
-
     rows = {}
     for result in results:
         for row in relevance_rows(result):
