@@ -99,7 +99,7 @@ def settings_text(runs):
     return (
         "**Settings.** "
         + "; ".join(parts)
-        + " (`zoo/train/config.py`). Why the chitchat corpus: the sheet "
+        + " (`zoo/config.py`). Why the chitchat corpus: the sheet "
         "suggests Cornell Movie-Dialogs (about 220,000 exchanges of film "
         "lines) or a larger corpus; chitchat (BYU's Chit-Chat Challenge, "
         "7,168 conversations between people, 131,548 consecutive-turn pairs) "

@@ -415,8 +415,8 @@ def b3(out_dir, runs, read_errors):
     Returns:
         Section.
     """
+    from zoo.config import TrainConfig
     from zoo.data.windows import NUM_FEATURES
-    from zoo.train.config import TrainConfig
 
     evidence, checks, result, model_blocks = [], [], [], []
     fresh = {m: r for m, r in runs.items() if _fresh(r)}

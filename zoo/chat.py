@@ -24,7 +24,7 @@ from zoo.errors import (
     one_line_warnings,
     print_error,
 )
-from zoo.train.names import DECODERS
+from zoo.names import DECODERS
 
 QUIT = {"q", "quit", "exit"}
 # What an empty reply (the model ended it at once) is shown as.
@@ -183,8 +183,8 @@ class Chatbot:
 
 def _read_config(run_dir):
     """The checked TrainConfig of a chatbot run (ZooError otherwise)."""
+    from zoo.names import CORPORA, LEVELS
     from zoo.run_dir import CONFIG, read_config
-    from zoo.train.names import CORPORA, LEVELS
 
     config = read_config(run_dir, option="--run")
     if config.task != "chatbot":

@@ -178,13 +178,13 @@ def read_config(path, option="--resume"):
         option: str. The option that named it, for messages.
 
     Returns:
-        zoo.train.config.TrainConfig.
+        zoo.config.TrainConfig.
 
     Raises:
         ZooError: the folder or its config.json is missing, corrupt or holds
             a bad setting.
     """
-    from zoo.train.config import TrainConfig
+    from zoo.config import TrainConfig
 
     file = os.path.join(path, CONFIG)
     if not os.path.isdir(path):
@@ -217,7 +217,7 @@ def filter_settings(config):
         (int, int); a run's encoder and decoder read `max_tokens + 1` ids.
 
     Example:
-    >>> from zoo.train.config import TrainConfig
+    >>> from zoo.config import TrainConfig
     >>> filter_settings(TrainConfig(task="chatbot", corpus="tsv", level="char"))
     (100, 1)
     """
@@ -236,7 +236,7 @@ def decoding_options(config):
     """A chatbot run's decoding options (greedy search + these), from its config.
 
     Example:
-    >>> from zoo.train.config import TrainConfig
+    >>> from zoo.config import TrainConfig
     >>> decoding_options(TrainConfig(task="chatbot"))
     {'no_repeat_ngram': 0, 'repetition_penalty': 1.0, 'mmi_weight': 0.0, 'mmi_steps': 0}
     """

@@ -13,7 +13,7 @@ from solutions import traffic
 from solutions.__main__ import main
 from solutions.render import render
 from solutions.runs import find_runs
-from zoo.train.config import TrainConfig
+from zoo.config import TrainConfig
 from zoo.train.traffic_task import TrafficTask
 
 META = {"backend_line": "backend jax | test", "summary": "test"}

@@ -6,11 +6,11 @@ import os
 
 import pytest
 
+from zoo.config import TrainConfig
 from zoo.errors import ZooError
 from zoo.run_dir import check_out_dir, read_config
 from zoo.train import memory
 from zoo.train.__main__ import main
-from zoo.train.config import TrainConfig
 from zoo.train.traffic_task import TrafficTask
 
 
@@ -280,7 +280,7 @@ def test_a_resume_that_runs_no_epoch_keeps_the_files_history(tmp_path):
 
 
 def test_the_quick_transformer_has_its_own_epochs_and_learning_rate():
-    from zoo.train.config import TrainConfig
+    from zoo.config import TrainConfig
 
     def quick(model, **given):
         config = TrainConfig(task="chatbot", model=model, preset="quick", **given)

@@ -16,9 +16,9 @@ import keras
 import pytest
 
 from zoo import chat
+from zoo.config import PRESETS, TASK_PRESETS, TrainConfig
 from zoo.train.__main__ import main as train_main
 from zoo.train.arguments import build_parser
-from zoo.train.config import PRESETS, TASK_PRESETS, TrainConfig
 
 BACKEND = keras.backend.backend()
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,13 +96,12 @@ def test_build_parser_alone_imports_no_backend():
 
 
 def test_names_agree_with_the_registries():
-    from zoo import metrics
+    from zoo import metrics, names
     from zoo.data.dialog_pairs import LONG_PAIRS
     from zoo.data.dialogs import CORPORA
     from zoo.data.text import LEVELS
     from zoo.decoding import DECODERS
     from zoo.layers.seq2seq_attention import SCORES
-    from zoo.train import names
     from zoo.train.chatbot_task import MONITORS
     from zoo.train.tasks import TASKS
 

@@ -38,9 +38,9 @@ import numpy as np
 import pytest
 
 from zoo import plotting
+from zoo.config import TrainConfig
 from zoo.train import callbacks
 from zoo.train.__main__ import main
-from zoo.train.config import TrainConfig
 from zoo.train.engine import train_and_evaluate
 
 BACKEND = keras.backend.backend()

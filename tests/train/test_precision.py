@@ -82,8 +82,8 @@ def test_an_unknown_precision_is_one_line(tmp_path, capsys):
     assert "--precision: invalid choice: 'float16'" in err
     assert not out.exists()
     # A resumed run's config.json is checked like the command line.
+    from zoo.config import TrainConfig
     from zoo.errors import ZooError
-    from zoo.train.config import TrainConfig
 
     with pytest.raises(ZooError, match="--precision: unknown 'float16'"):
         TrainConfig(precision="float16").validate()

@@ -217,7 +217,7 @@ def test_a_launched_process_without_distribute_is_refused(tmp_path, monkeypatch)
     # In-process: the CLI itself would end a process of several with
     # os._exit (JAX's exit hooks wait for lost processes).
     monkeypatch.setattr(cluster_module, "_JOINED", Cluster(BACKEND, processes=2))
-    from zoo.train.config import TrainConfig
+    from zoo.config import TrainConfig
     from zoo.train.engine import train_and_evaluate
 
     run = tmp_path / "run"

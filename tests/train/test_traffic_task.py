@@ -5,8 +5,8 @@ import types
 import numpy as np
 import pytest
 
+from zoo.config import TrainConfig
 from zoo.data.windows import WindowSet
-from zoo.train.config import TrainConfig
 from zoo.train.traffic_task import (
     TrafficTask,
     common_targets,

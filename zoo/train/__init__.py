@@ -14,7 +14,7 @@ __all__ = ["TrainConfig", "train_and_evaluate"]
 
 def __getattr__(name):
     if name == "TrainConfig":
-        from zoo.train.config import TrainConfig
+        from zoo.config import TrainConfig
 
         return TrainConfig
     if name == "train_and_evaluate":

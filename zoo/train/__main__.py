@@ -38,8 +38,8 @@ def progress_verbosity(stream=None):
 
 
 def run_one(args, parser):
+    from zoo.config import TrainConfig, flag
     from zoo.run_dir import check_out_dir, read_config
-    from zoo.train.config import TrainConfig, flag
     from zoo.train.engine import train_and_evaluate
 
     if args.resume:
@@ -72,8 +72,8 @@ def run_one(args, parser):
 
 def run_suite(args):
     """The quick preset of every task's default models; prints a table."""
+    from zoo.config import TrainConfig
     from zoo.run_dir import check_out_dir
-    from zoo.train.config import TrainConfig
     from zoo.train.engine import train_and_evaluate
     from zoo.train.summary import print_suite
     from zoo.train.tasks import TASKS
@@ -98,10 +98,10 @@ def run_suite(args):
 
 def run_comparison(args, models, seeds):
     """Each chatbot model once per seed, then mean ± std over the seeds."""
+    from zoo.config import TrainConfig
     from zoo.io import write_json, write_text
     from zoo.runtime import code_version
     from zoo.train.compare import compare, comparison_frame, comparison_markdown
-    from zoo.train.config import TrainConfig
     from zoo.train.engine import train_and_evaluate
     from zoo.train.summary import print_comparison
     from zoo.train.tasks import get_task

@@ -13,10 +13,8 @@ def build_parser():
     Returns:
         OneLineParser.
     """
-    from zoo.runtime import add_backend_option
-    from zoo.train.config import DISTRIBUTE, PRECISIONS, PRESETS, TrainConfig
-    from zoo.train.help_text import DefaultsFormatter, preset_default, preset_help
-    from zoo.train.names import (
+    from zoo.config import DISTRIBUTE, PRECISIONS, PRESETS, TrainConfig
+    from zoo.names import (
         ATTENTION_SCORES,
         CORPORA,
         LEVELS,
@@ -24,6 +22,8 @@ def build_parser():
         MONITORS,
         TASK_MODELS,
     )
+    from zoo.runtime import add_backend_option
+    from zoo.train.help_text import DefaultsFormatter, preset_default, preset_help
 
     defaults = TrainConfig()
     models = "; ".join(f"{name}: {', '.join(m)}" for name, m in TASK_MODELS.items())
@@ -43,7 +43,7 @@ def build_parser():
             "task on the embedded data, then a results table."
         ),
         epilog=f"models: {models}. Settings marked 'from --preset' and left "
-        "unset come from the preset (zoo/train/config.py).",
+        "unset come from the preset (zoo/config.py).",
         formatter_class=DefaultsFormatter,
     )
     parser.add_argument(
@@ -250,7 +250,7 @@ def settings():
     """Every TrainConfig field the command line sets (one source: the config)."""
     import dataclasses
 
-    from zoo.train.config import TrainConfig
+    from zoo.config import TrainConfig
 
     fixed = {"task", "split", "environment"}
     return [f.name for f in dataclasses.fields(TrainConfig) if f.name not in fixed]
@@ -278,7 +278,7 @@ def check_settings(args, parser):
     """Every setting's type and range, before any work (TrainConfig.validate);
     options of the other task, or that the default suite cannot pass on, are
     refused rather than ignored."""
-    from zoo.train.config import TrainConfig, flag
+    from zoo.config import TrainConfig, flag
 
     if args.task is None:
         given = [

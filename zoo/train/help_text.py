@@ -1,7 +1,7 @@
 """Help texts of the command lines: every default shown, presets spelled out.
 
 Light on purpose (no Keras): `--help` must answer at once. The numbers a
-preset fills in are read from `zoo.train.config` (the same resolution a run
+preset fills in are read from `zoo.config` (the same resolution a run
 uses), never typed here by hand.
 
 Example:
@@ -11,7 +11,7 @@ Example:
 
 import argparse
 
-from zoo.train.names import TASK_MODELS
+from zoo.names import TASK_MODELS
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
@@ -43,7 +43,7 @@ class DefaultsFormatter(argparse.HelpFormatter):
 
 
 def _presets():
-    from zoo.train.config import PRESETS
+    from zoo.config import PRESETS
 
     return tuple(PRESETS)
 
@@ -59,7 +59,7 @@ def preset_values(setting, task, model):
     Returns:
         tuple, one value per preset, in `PRESETS` order (quick, full).
     """
-    from zoo.train.config import TrainConfig
+    from zoo.config import TrainConfig
 
     return tuple(
         getattr(TrainConfig(task=task, model=model, preset=p).resolved(), setting)
@@ -115,7 +115,7 @@ def preset_help():
     Returns:
         str.
     """
-    from zoo.train.config import TrainConfig
+    from zoo.config import TrainConfig
 
     default = TrainConfig().preset
     index = _presets().index(default)

@@ -34,7 +34,7 @@ def estimate_parameters(task, config, data):
         int.
 
     Example:
-    >>> from zoo.train.config import TrainConfig
+    >>> from zoo.config import TrainConfig
     >>> from zoo.train.traffic_task import TrafficTask
     >>> config = TrainConfig(model="lstm", units=48).resolved()
     >>> task = TrafficTask()

@@ -7,7 +7,7 @@ import typing
 from dataclasses import dataclass, field
 
 from zoo.errors import ZooError
-from zoo.train.names import LONG_PAIRS
+from zoo.names import LONG_PAIRS
 
 # Values a preset sets when the command line leaves them unset: BASE, then
 # the task's preset, then the model's overrides.
