@@ -87,6 +87,16 @@ def test_the_knobs_reach_the_sublayers():
         assert np.abs(values).max() <= 0.6 and values.std() > 0.1
 
 
+def test_a_plain_function_initializer_builds():
+    def halves(shape, dtype=None):
+        return ops.full(shape, 0.5, dtype=dtype)
+
+    (x,) = tensors((2, 3, 8))
+    block = TransformerEncoderBlock(2, 16, kernel_initializer=halves)
+    block(x)
+    np.testing.assert_array_equal(numpy_of(block.feed_forward.layers[0].kernel), 0.5)
+
+
 @pytest.mark.parametrize("cls", [TransformerEncoderBlock, TransformerDecoderBlock])
 def test_a_block_rebuilt_from_its_config_keeps_every_knob(cls):
     x, memory = tensors((2, 3, 8), (2, 4, 8))

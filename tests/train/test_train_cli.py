@@ -271,7 +271,7 @@ def test_resume_rejects_corrupt_runs_and_changed_settings(tmp_path, capsys):
 
 
 def test_default_suite_prints_a_table(tmp_path, capsys, monkeypatch):
-    from zoo.train import config as config_module
+    from zoo import config as config_module
     from zoo.train.tasks import TASKS
 
     monkeypatch.setattr(TASKS["traffic"], "default_suite", ("gru",))

@@ -17,8 +17,22 @@ from keras import ops
 from zoo.layers import attention_layout as layout
 
 
-def _clone(initializer):
-    """A fresh copy, so that two sublayers never share one random stream."""
+def copy_initializer(initializer):
+    """A sublayer's own copy of `initializer`, as Keras' MultiHeadAttention
+    makes one.
+
+    A Keras initializer is rebuilt from its config, so that two sublayers
+    never share one random stream (a seeded one keeps its seed: they then
+    start from the same draws); a name or a plain function is returned as
+    it is.
+
+    Example:
+    >>> init = keras.initializers.GlorotUniform()
+    >>> copy_initializer(init) is init, copy_initializer("zeros")
+    (False, 'zeros')
+    """
+    if not isinstance(initializer, keras.initializers.Initializer):
+        return initializer
     return initializer.__class__.from_config(initializer.get_config())
 
 
@@ -32,8 +46,8 @@ class EinsumProjections:
 
     def _sublayer_kwargs(self):
         return {
-            "kernel_initializer": _clone(self.kernel_initializer),
-            "bias_initializer": _clone(self.bias_initializer),
+            "kernel_initializer": copy_initializer(self.kernel_initializer),
+            "bias_initializer": copy_initializer(self.bias_initializer),
             "kernel_regularizer": self.kernel_regularizer,
             "bias_regularizer": self.bias_regularizer,
             "activity_regularizer": self.projection_activity_regularizer,

@@ -20,8 +20,9 @@ def inference_call(layer, *args, **kwargs):
 
     Direct when the layer is built, holds its variables in its compute dtype
     (no mixed-precision autocast to set up), is not quantized, and the
-    positional inputs are backend tensors (numpy arrays, which `__call__`
-    converts, go through it). For eager or traced tensors, not for
+    inputs are backend tensors (numpy arrays, which `__call__` converts, go
+    through it). Inputs are not cast to the layer's compute dtype: pass
+    them in it, as a model's own tensors are. For eager or traced tensors, not for
     building a functional model (no node is recorded). A `Sequential`
     runs its layers this way one by one; a `Dropout` is the identity. Keras
     masks are not attached to the outputs (the decoding steps that use this
@@ -45,7 +46,7 @@ def inference_call(layer, *args, **kwargs):
     >>> bool(np.allclose(ops.convert_to_numpy(direct), ops.convert_to_numpy(called)))
     True
     """
-    if not _direct(layer) or _holds_numpy(args):
+    if not _direct(layer) or _holds_numpy((*args, *kwargs.values())):
         return layer(*args, **kwargs)
     if isinstance(layer, keras.layers.Dropout):
         return args[0]
@@ -72,7 +73,7 @@ def layer_call(layer, *args, **kwargs):
 
 
 def _holds_numpy(args):
-    """Whether a positional argument, or an item of a list of them, is numpy."""
+    """Whether an argument, or an item of a list of them, is numpy."""
     for arg in args:
         items = arg if isinstance(arg, (list, tuple)) else (arg,)
         if any(isinstance(item, np.ndarray) for item in items):

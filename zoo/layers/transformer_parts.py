@@ -2,6 +2,7 @@
 
 import keras
 
+from zoo.layers.attention_projections import copy_initializer
 from zoo.layers.inference_call import layer_call
 from zoo.layers.linear_attention import LinearAttention
 from zoo.layers.multi_head_attention import MultiHeadAttention
@@ -125,7 +126,9 @@ class TransformerBlockBase(keras.layers.Layer):
         layer_norm_epsilon: float, every LayerNormalization's epsilon.
             Defaults to 1e-5.
         kernel_initializer, bias_initializer: of every projection and dense
-            layer in the block. Default to "glorot_uniform" and "zeros".
+            layer in the block (each gets its own copy; a seeded instance
+            gives them all the same draws, as in Keras' MultiHeadAttention).
+            Default to "glorot_uniform" and "zeros".
         normalize_first: bool. True: pre-norm, `x + f(LN(x))`; False:
             post-norm (the original transformer), `LN(x + f(x))`. Defaults
             to True.
@@ -171,7 +174,7 @@ class TransformerBlockBase(keras.layers.Layer):
         """The initializers for one sublayer: names as they are, instances
         copied from their config (as Keras' MultiHeadAttention does)."""
         return {
-            name: _copy(getattr(self, name))
+            name: copy_initializer(getattr(self, name))
             for name in ("kernel_initializer", "bias_initializer")
         }
 
@@ -237,13 +240,6 @@ def _checked_initializer(initializer):
     if not isinstance(initializer, str):
         keras.initializers.get(initializer)  # raises on what is not one
     return initializer
-
-
-def _copy(initializer):
-    """A name as it is; an instance copied from its config."""
-    if isinstance(initializer, str):
-        return initializer
-    return initializer.__class__.from_config(initializer.get_config())
 
 
 def _serialized(initializer):
