@@ -211,14 +211,13 @@ class TransformerDecoderBlock(TransformerBlockBase):
         (1, 1, 8)
         """
         x = ops.cast(x, self.compute_dtype)  # numpy inputs become tensors
-        # `_self_attended` with the cache (no dropout at inference).
-        if self.normalize_first:
-            normed = inference_call(self.norms[0], x)
-            attended, state = self.self_attention.step(normed, state)
-            x = x + attended
-        else:
-            attended, state = self.self_attention.step(x, state)
-            x = inference_call(self.norms[0], x + attended)
+
+        def attend(y):  # `_self_attended`'s sublayer, through the cache
+            nonlocal state
+            attended, state = self.self_attention.step(y, state)
+            return attended
+
+        x = self._residual(x, self.norms[0], attend, inference_call, False)
         return self._cross_and_feed_forward(
             x, encoder_outputs, encoder_mask, False, cross_key_value
         ), state
