@@ -15,7 +15,7 @@ FORMATS = ("md", "tex", "pdf")
 
 
 def build_parser():
-    from solutions.report import PROBLEMS
+    from solutions.core.report import PROBLEMS
 
     parser = OneLineParser(
         prog="python -m solutions",
@@ -55,8 +55,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     try:
-        from solutions.document import checks_summary
-        from solutions.report import build_sections, select, write
+        from solutions.core.document import checks_summary
+        from solutions.core.report import build_sections, select, write
         from zoo.io import check_writable
 
         formats = parse_formats(args.formats)

@@ -23,8 +23,8 @@ from zoo import quiet_startup
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 quiet_startup.install()
 
-from solutions.chatbot_tables import BASELINES, claims_text, ordered  # noqa: E402
-from solutions.report import runs_provenance  # noqa: E402
+from solutions.core.report import runs_provenance  # noqa: E402
+from solutions.sheet_a.a3_b1_tables import BASELINES, claims_text, ordered  # noqa: E402
 from zoo.errors import OneLineParser, ZooError, print_error  # noqa: E402
 from zoo.io import write_text  # noqa: E402
 from zoo.markdown import replace_marked  # noqa: E402

@@ -31,11 +31,9 @@ PRESETS = {
 # small models loop: "i you you you").
 CHATBOT_DECODING = {"no_repeat_ngram": 2, "repetition_penalty": 1.2,
                     # Against generic replies (zoo.decoding, MMI anti-LM): the
-                    # first 3 tokens at lambda 0.5, chosen on the validation
-                    # split's distinct-2 (up for all three quick models, e.g.
-                    # lstm-attention 0.012 -> 0.032) and the rubric (lstm 6 ->
-                    # 16, lstm-attention 8 -> 11, transformer 14 -> 18 of 48),
-                    # against 0.35 and off (2026-12-05, quick suite, seed 0).
+                    # first 3 tokens at lambda 0.5, chosen against 0.35 and off
+                    # on the validation split's distinct-2 and the rubric (the
+                    # measurements: docs/experiments.md, "Relevance").
                     "mmi_weight": 0.5, "mmi_steps": 3}  # fmt: skip
 # Tasks whose presets differ from PRESETS. The chatbot's are sized for the
 # embedded chitchat corpus (12,008 training pairs, vocabulary 4,221) on 2 CPU
@@ -61,11 +59,8 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 # Per-model overrides of a task's preset. The transformers' validation loss
 # falls about twice as fast per epoch as the LSTMs', so they get fewer
 # epochs (transformer-linear's epoch is also the slowest). The quick
-# transformer learns at 1e-3: at the LSTMs' 5e-3 (no warm-up) it
-# settled on generic replies (3 epochs: val loss 4.52, 3 distinct replies
-# to the 21 everyday prompts); at 1e-3 its 5th epoch reaches val loss 4.33,
-# test DL 0.058 and 9 distinct replies (JAX, 2026-11-24; 4 epochs: 4.34 but
-# one reply to 7 prompts).
+# transformer learns at 1e-3: at the LSTMs' 5e-3 (no warm-up) it settles on
+# generic replies (the measurements: docs/experiments.md, "Chatbots").
 # transformer-linear's feature_dim is zoo.models.seq2seq.transformer's
 # LINEAR_FEATURE_DIM (written out here: this module imports no Keras, for a
 # fast --help; a test holds the two equal).

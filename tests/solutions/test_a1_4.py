@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from solutions import sheet_a1_crossover as a14
-from solutions.render import render
+from solutions.core.render import render
+from solutions.sheet_a import a1_4_crossover as a14
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 COMMITTED = os.path.join(ROOT, "reports", "bench")

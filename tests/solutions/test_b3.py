@@ -9,10 +9,10 @@ import types
 import numpy as np
 import pytest
 
-from solutions import traffic
 from solutions.__main__ import main
-from solutions.render import render
-from solutions.runs import find_runs
+from solutions.core.render import render
+from solutions.core.runs import find_runs
+from solutions.sheet_b import b3_traffic as traffic
 from zoo.config import TrainConfig
 from zoo.train.traffic_task import TrafficTask
 
@@ -146,7 +146,7 @@ def test_old_runs_degrade_to_one_line(runs, tmp_path):
 
 
 def test_b3_from_the_command_line(runs_dir, tmp_path, monkeypatch):
-    from solutions import report
+    from solutions.core import report
 
     # A checkout without the committed reports/runs.json to fall back to.
     monkeypatch.setattr(report, "COMMITTED_SUMMARY", str(tmp_path / "absent.json"))

@@ -9,16 +9,10 @@ their own files (test_b3.py, test_a1_4.py); A3/B1's are in test_solutions.py
 
 import pytest
 
-from solutions import (
-    exam,
-    sheet_a1,
-    sheet_a1_linear,
-    sheet_a1_taylor,
-    sheet_b2,
-    sheet_b2_cost,
-    sheet_b2_rank,
-)
-from solutions.render import render
+from solutions.core.render import render
+from solutions.sheet_a import a1_1_softmax_cost, a1_2_taylor, a1_3_linear
+from solutions.sheet_b import b2_i_moments, b2_ii_cost, b2_iii_rank
+from solutions.sheet_b import b4_exam as exam
 
 META = {"backend_line": "backend test", "summary": "test"}
 
@@ -37,14 +31,14 @@ def exact_timings(monkeypatch):
     def measure(shapes, repeats=3):
         return [1e-10 * length * length * width for length, width in shapes]
 
-    monkeypatch.setattr(sheet_a1, "measure_softmax_attention", measure)
+    monkeypatch.setattr(a1_1_softmax_cost, "measure_softmax_attention", measure)
 
 
 @pytest.mark.parametrize("variable", ["L", "D"])
 def test_a1_1_a_wrong_exponent_fails(tmp_path, monkeypatch, exact_timings, variable):
-    assert sheet_a1.a1_1(str(tmp_path)).passed
-    monkeypatch.setitem(sheet_a1.CLAIMED_EXPONENTS, variable, 3)
-    assert_fails_visibly(sheet_a1.a1_1(str(tmp_path)))
+    assert a1_1_softmax_cost.a1_1(str(tmp_path)).passed
+    monkeypatch.setitem(a1_1_softmax_cost.CLAIMED_EXPONENTS, variable, 3)
+    assert_fails_visibly(a1_1_softmax_cost.a1_1(str(tmp_path)))
 
 
 @pytest.mark.parametrize(
@@ -55,22 +49,22 @@ def test_a1_1_a_wrong_exponent_fails(tmp_path, monkeypatch, exact_timings, varia
     ],
 )
 def test_a1_2_a_wrong_claim_fails(tmp_path, monkeypatch, name, wrong):
-    monkeypatch.setattr(sheet_a1_taylor, name, wrong)
-    assert_fails_visibly(sheet_a1_taylor.a1_2(str(tmp_path)))
+    monkeypatch.setattr(a1_2_taylor, name, wrong)
+    assert_fails_visibly(a1_2_taylor.a1_2(str(tmp_path)))
 
 
 def test_a1_2_passes_and_counts_by_listing():
-    assert sheet_a1_taylor.enumerated_counts(3, 3) == (1 + 3 + 9, 1 + 3 + 6)
+    assert a1_2_taylor.enumerated_counts(3, 3) == (1 + 3 + 9, 1 + 3 + 6)
 
 
 def test_a1_3_a_missing_normalizer_fails(tmp_path, monkeypatch):
-    assert sheet_a1_linear.a1_3(str(tmp_path)).passed
+    assert a1_3_linear.a1_3(str(tmp_path)).passed
 
     def unnormalized(phi_q, phi_k, v, causal=False):
         return phi_q @ (phi_k.T @ v)
 
-    monkeypatch.setattr(sheet_a1_linear, "claimed_linear_attention", unnormalized)
-    assert_fails_visibly(sheet_a1_linear.a1_3(str(tmp_path)))
+    monkeypatch.setattr(a1_3_linear, "claimed_linear_attention", unnormalized)
+    assert_fails_visibly(a1_3_linear.a1_3(str(tmp_path)))
 
 
 @pytest.mark.parametrize(
@@ -81,32 +75,32 @@ def test_a1_3_a_missing_normalizer_fails(tmp_path, monkeypatch):
     ],
 )
 def test_b2_i_a_wrong_moment_fails(tmp_path, monkeypatch, name, wrong):
-    monkeypatch.setattr(sheet_b2, name, wrong)
-    assert_fails_visibly(sheet_b2.b2_i(str(tmp_path)))
+    monkeypatch.setattr(b2_i_moments, name, wrong)
+    assert_fails_visibly(b2_i_moments.b2_i(str(tmp_path)))
 
 
 def test_b2_ii_a_wrong_count_fails(tmp_path, monkeypatch):
-    assert sheet_b2_cost.b2_ii(str(tmp_path)).passed
+    assert b2_ii_cost.b2_ii(str(tmp_path)).passed
     # Forgetting the output projection: 3Nd^2 instead of 4Nd^2.
     monkeypatch.setattr(
-        sheet_b2_cost,
+        b2_ii_cost,
         "claimed_total",
         lambda n, d, h: 3 * n * d * d + 2 * n * n * d + 2 * h * n * n,
     )
-    assert_fails_visibly(sheet_b2_cost.b2_ii(str(tmp_path)))
+    assert_fails_visibly(b2_ii_cost.b2_ii(str(tmp_path)))
 
 
 def test_b2_iii_a_wrong_rank_fails(tmp_path, monkeypatch):
-    assert sheet_b2_rank.b2_iii(str(tmp_path)).passed
-    monkeypatch.setattr(sheet_b2_rank, "claimed_rank", lambda d, heads: d)
-    section = sheet_b2_rank.b2_iii(str(tmp_path))
+    assert b2_iii_rank.b2_iii(str(tmp_path)).passed
+    monkeypatch.setattr(b2_iii_rank, "claimed_rank", lambda d, heads: d)
+    section = b2_iii_rank.b2_iii(str(tmp_path))
     assert_fails_visibly(section)
     assert sum(not c.passed for c in section.checks) == 2  # rank and Eckart-Young
 
 
 def test_b2_iii_low_rank_error_is_zero_at_full_rank():
-    assert sheet_b2_rank.best_low_rank_error(6, 6) < 1e-12
-    assert sheet_b2_rank.best_low_rank_error(6, 2) > 0.1
+    assert b2_iii_rank.best_low_rank_error(6, 6) < 1e-12
+    assert b2_iii_rank.best_low_rank_error(6, 2) > 0.1
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The report's log-log panels: a reader can read values off each axis."""
 
-from solutions import figures
+from solutions.core import figures
 
 
 def visible_y_labels(axis):

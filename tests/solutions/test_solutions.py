@@ -10,55 +10,49 @@ import shutil
 import numpy as np
 import pytest
 
-from solutions import (
-    chatbot,
-    exam,
-    sheet_a1,
-    sheet_a1_linear,
-    sheet_a1_taylor,
-    sheet_b2,
-    sheet_b2_cost,
-    sheet_b2_rank,
-)
 from solutions.__main__ import main
-from solutions.document import Math, Section, Table, Text
-from solutions.render import latex_escape, markdown_cell, render
+from solutions.core.document import Math, Section, Table, Text
+from solutions.core.render import latex_escape, markdown_cell, render
+from solutions.sheet_a import a1_1_softmax_cost, a1_2_taylor, a1_3_linear
+from solutions.sheet_a import a3_b1_chatbot as chatbot
+from solutions.sheet_b import b2_i_moments, b2_ii_cost, b2_iii_rank
+from solutions.sheet_b import b4_exam as exam
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
 def test_a1_2_taylor_kernel_and_feature_counts():
-    errors = sheet_a1_taylor.taylor_kernel_errors(dim=4, n=32)
+    errors = a1_2_taylor.taylor_kernel_errors(dim=4, n=32)
     assert errors["numpy"] < 1e-12 and errors["full"] < 1e-5
     assert errors["symmetric"] < 1e-5
     assert errors["width_full"] == 1 + 4 + 16
     for dim in (2, 3, 5):
-        full, symmetric = sheet_a1_taylor.feature_counts(dim, 4)
+        full, symmetric = a1_2_taylor.feature_counts(dim, 4)
         assert full == 1 + dim + dim**2 + dim**3
-        monomials = sheet_a1_taylor.distinct_monomials
+        monomials = a1_2_taylor.distinct_monomials
         assert symmetric == sum(monomials(dim, i) for i in range(4))
-    assert errors["width_symmetric"] == sheet_a1_taylor.feature_counts(4, 3)[1]
+    assert errors["width_symmetric"] == a1_2_taylor.feature_counts(4, 3)[1]
 
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_a1_3_linear_attention_equals_the_explicit_kernel(causal):
-    assert sheet_a1_linear.linear_attention_error(length=6, dim=4, causal=causal) < 1e-5
+    assert a1_3_linear.linear_attention_error(length=6, dim=4, causal=causal) < 1e-5
 
 
 def test_a1_1_slope_fit_recovers_a_known_power():
     rows = [(n, 3e-9 * n**2) for n in (100, 200, 400, 800)]
-    assert sheet_a1.fit_slope(rows) == pytest.approx(2.0)
+    assert a1_1_softmax_cost.fit_slope(rows) == pytest.approx(2.0)
 
 
 def test_b2_i_moments_exact_and_monte_carlo():
-    mean, residual = sheet_b2.symbolic_variance(d=2, dh=2)
+    mean, residual = b2_i_moments.symbolic_variance(d=2, dh=2)
     assert mean == 0 and residual == 0
-    rows = sheet_b2.monte_carlo_scores(d=8, head_dims=(4, 64), trials=3000)
+    rows = b2_i_moments.monte_carlo_scores(d=8, head_dims=(4, 64), trials=3000)
     for row in rows:
         assert abs(row["mean (scaled)"]) < 0.05
         assert row["Var (scaled)"] == pytest.approx(row["sigma^4"], rel=0.1)
         assert row["Var (unscaled)"] == pytest.approx(row["d_h sigma^4"], rel=0.1)
-    entropy = sheet_b2.softmax_entropy(head_dims=(4, 256), trials=50)
+    entropy = b2_i_moments.softmax_entropy(head_dims=(4, 256), trials=50)
     # Unscaled scores saturate: their entropy falls far below the scaled one.
     assert entropy[-1]["unscaled"] < entropy[-1]["scaled"] - 1.0
 
@@ -73,22 +67,22 @@ def test_b2_ii_counted_multiplications_equal_the_formula():
     x = np.random.default_rng(0).standard_normal((n, d))
     x32 = x[None].astype("float32")
     expected = ops.convert_to_numpy(layer(x32, x32))[0]
-    out, counted = sheet_b2_cost.counted_forward(layer, x)
+    out, counted = b2_ii_cost.counted_forward(layer, x)
     np.testing.assert_allclose(out, expected, atol=1e-5)
-    assert counted == sheet_b2_cost.multiplication_formula(n, d, heads)
+    assert counted == b2_ii_cost.multiplication_formula(n, d, heads)
     assert sum(counted.values()) == 4 * n * d * d + 2 * n * n * d + 2 * heads * n * n
 
 
 def test_a_wrong_formula_fails_its_check(monkeypatch, tmp_path):
-    right = sheet_b2_cost.multiplication_formula
+    right = b2_ii_cost.multiplication_formula
 
     def wrong(n, d, heads):  # forgets the output projection
         stages = right(n, d, heads)
         stages.pop("output projection")
         return stages
 
-    monkeypatch.setattr(sheet_b2_cost, "multiplication_formula", wrong)
-    section = sheet_b2_cost.b2_ii(str(tmp_path))
+    monkeypatch.setattr(b2_ii_cost, "multiplication_formula", wrong)
+    section = b2_ii_cost.b2_ii(str(tmp_path))
     assert not section.passed
 
 
@@ -97,7 +91,7 @@ def test_b2_iii_low_rank_form():
 
     layer = MultiHeadAttention(4, key_dim=2, use_bias=False)
     x = np.random.default_rng(0).standard_normal((5, 8))
-    error, ranks, dh = sheet_b2_rank.low_rank_forms(layer, x)
+    error, ranks, dh = b2_iii_rank.low_rank_forms(layer, x)
     assert error < 1e-4 and dh == 2 and max(ranks) <= 2
 
 
@@ -230,13 +224,13 @@ def test_the_chatbot_section_states_the_long_pair_rule_of_its_runs(tmp_path):
 @pytest.fixture
 def no_committed_summary(monkeypatch, tmp_path):
     """A checkout without reports/runs.json: runs come from --runs only."""
-    from solutions import report
+    from solutions.core import report
 
     monkeypatch.setattr(report, "COMMITTED_SUMMARY", str(tmp_path / "absent.json"))
 
 
 def test_report_falls_back_to_the_summary_and_names_it(tmp_path, monkeypatch):
-    from solutions import report
+    from solutions.core import report
 
     runs = tmp_path / "runs"
     write_fake_runs(runs)
@@ -305,8 +299,8 @@ def test_pdf_has_no_overfull_box_wider_than_1pt(tmp_path):
     import csv
     import io
 
-    from solutions import sheet_a2
-    from solutions.render import compile_pdf, write_report
+    from solutions.core.render import compile_pdf, write_report
+    from solutions.sheet_a import a2_missing
 
     history = list(csv.DictReader(io.StringIO(FAKE_HISTORY)))
     runs = {}
@@ -319,7 +313,11 @@ def test_pdf_has_no_overfull_box_wider_than_1pt(tmp_path):
         ]  # fmt: skip
         runs[model] = {"metrics": metrics, "history": history}
     out = str(tmp_path)
-    sections = [sheet_a2.a2(out), sheet_b2.b2_i(out), chatbot.a3_b1(out, runs, [])]
+    sections = [
+        a2_missing.a2(out),
+        b2_i_moments.b2_i(out),
+        chatbot.a3_b1(out, runs, []),
+    ]
     tex = write_report(sections, {"backend_line": "b", "summary": "s"}, out, "tex")
     overfull = []
     assert compile_pdf(tex, out, overfull=overfull)

@@ -16,8 +16,9 @@ import statistics
 
 import numpy as np
 
-from solutions.document import Figure, Math, Section, Text, check
-from solutions.sheet_a1_crossover_evidence import (
+from solutions.core.document import Figure, Math, Section, Text, check
+from solutions.sheet_a.a1_2_taylor import feature_counts
+from solutions.sheet_a.a1_4_evidence import (
     BACKENDS,
     FORM_NAMES,
     FORMS,
@@ -28,7 +29,6 @@ from solutions.sheet_a1_crossover_evidence import (
     tables,
     within,
 )
-from solutions.sheet_a1_taylor import feature_counts
 
 # LinearAttention's default chunk, for bench files that predate `chunk_size`.
 DEFAULT_CHUNK = 128

@@ -4,9 +4,9 @@ import math
 
 import pandas as pd
 
-from solutions import chatbot_tables as tables
-from solutions.document import Math, Section, Table, Text, check, missing_runs
-from solutions.runs import kept_epoch
+from solutions.core.document import Math, Section, Table, Text, check, missing_runs
+from solutions.core.runs import kept_epoch
+from solutions.sheet_a import a3_b1_tables as tables
 from zoo import metrics
 
 COMMAND = "python -m zoo.train  (or: python -m solutions --train-quick)"

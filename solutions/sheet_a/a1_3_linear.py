@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from solutions.document import Math, Section, Text, check
-from solutions.sheet_a1_taylor import taylor_phi_numpy
+from solutions.core.document import Math, Section, Text, check
+from solutions.sheet_a.a1_2_taylor import taylor_phi_numpy
 
 
 def linear_attention_error(length=12, dim=8, causal=False, seed=0):

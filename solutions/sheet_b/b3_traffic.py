@@ -14,8 +14,16 @@ import zipfile
 
 import pandas as pd
 
-from solutions.document import Figure, Math, Section, Table, Text, check, missing_runs
-from solutions.runs import kept_epoch
+from solutions.core.document import (
+    Figure,
+    Math,
+    Section,
+    Table,
+    Text,
+    check,
+    missing_runs,
+)
+from solutions.core.runs import kept_epoch
 
 COMMAND = "python -m zoo.train traffic"
 PLAIN = "lstm"  # the sheet's model

@@ -7,8 +7,8 @@ a comparison is the `comparison.json` of `python -m zoo.train chatbot
 
 import pandas as pd
 
-from solutions import figures
-from solutions.document import Figure
+from solutions.core import figures
+from solutions.core.document import Figure
 from zoo import metrics
 from zoo.sheet_reference import SHEET_REFERENCE
 from zoo.train.compare import LOWER_IS_BETTER, quantity_label

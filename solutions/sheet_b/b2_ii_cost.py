@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from solutions.document import Math, Section, Table, Text, check
-from solutions.sheet_b2 import SEE_SETTING
+from solutions.core.document import Math, Section, Table, Text, check
+from solutions.sheet_b.b2_i_moments import SEE_SETTING
 
 
 def claimed_total(n, d, heads):

@@ -8,34 +8,30 @@ come from it.
 import os
 from dataclasses import dataclass
 
-from solutions import (
-    chatbot,
-    exam,
-    sheet_a1,
-    sheet_a1_crossover,
-    sheet_a1_linear,
-    sheet_a1_taylor,
-    sheet_a2,
-    sheet_b2,
-    sheet_b2_cost,
-    sheet_b2_rank,
-    traffic,
+from solutions.core.document import Text, checks_summary
+from solutions.core.render import compile_pdf, write_report
+from solutions.core.runs import find_comparison, find_runs
+from solutions.core.summary import SUMMARY_NAME, load_summary, write_summary
+from solutions.sheet_a import (
+    a1_1_softmax_cost,
+    a1_2_taylor,
+    a1_3_linear,
+    a1_4_crossover,
+    a2_missing,
+    a3_b1_chatbot,
 )
-from solutions.document import Text, checks_summary
-from solutions.render import compile_pdf, write_report
-from solutions.runs import find_comparison, find_runs
-from solutions.summary import SUMMARY_NAME, load_summary, write_summary
+from solutions.sheet_b import b2_i_moments, b2_ii_cost, b2_iii_rank, b3_traffic, b4_exam
 from zoo.errors import ZooError
 
 # The multi-seed comparison committed with the reports: used when --runs
 # holds none (a fresh clone), and named as such in the report.
 COMMITTED_COMPARISON = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "reports", "chatbot-seeds"
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "reports", "chatbot-seeds"
 )
 # The summary of the runs behind the committed report: used when --runs
 # holds no run of a task (a fresh clone), and named as such in the report.
 COMMITTED_SUMMARY = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "reports", SUMMARY_NAME
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "reports", SUMMARY_NAME
 )
 # Which sections' tables come from training runs, by task.
 RUN_SECTIONS = {"chatbot": "A3/B1", "traffic": "B3"}
@@ -54,23 +50,23 @@ class _Inputs:
 
 # Problem id -> builder of its Section, in sheet order.
 BUILDERS = {
-    "A1.1": lambda inputs: sheet_a1.a1_1(inputs.out_dir),
-    "A1.2": lambda inputs: sheet_a1_taylor.a1_2(inputs.out_dir),
-    "A1.3": lambda inputs: sheet_a1_linear.a1_3(inputs.out_dir),
-    "A1.4": lambda inputs: sheet_a1_crossover.a1_4(inputs.out_dir, inputs.bench_dir),
-    "A2": lambda inputs: sheet_a2.a2(inputs.out_dir),
-    "A3/B1": lambda inputs: chatbot.a3_b1(
+    "A1.1": lambda inputs: a1_1_softmax_cost.a1_1(inputs.out_dir),
+    "A1.2": lambda inputs: a1_2_taylor.a1_2(inputs.out_dir),
+    "A1.3": lambda inputs: a1_3_linear.a1_3(inputs.out_dir),
+    "A1.4": lambda inputs: a1_4_crossover.a1_4(inputs.out_dir, inputs.bench_dir),
+    "A2": lambda inputs: a2_missing.a2(inputs.out_dir),
+    "A3/B1": lambda inputs: a3_b1_chatbot.a3_b1(
         inputs.out_dir,
         *inputs.runs["chatbot"],
         inputs.comparison,
         inputs.comparison_source,
     ),
-    "A3.4": lambda inputs: chatbot.a3_4(inputs.out_dir),
-    "B2.i": lambda inputs: sheet_b2.b2_i(inputs.out_dir),
-    "B2.ii": lambda inputs: sheet_b2_cost.b2_ii(inputs.out_dir),
-    "B2.iii": lambda inputs: sheet_b2_rank.b2_iii(inputs.out_dir),
-    "B3": lambda inputs: traffic.b3(inputs.out_dir, *inputs.runs["traffic"]),
-    "B4": lambda inputs: exam.b4(inputs.out_dir),
+    "A3.4": lambda inputs: a3_b1_chatbot.a3_4(inputs.out_dir),
+    "B2.i": lambda inputs: b2_i_moments.b2_i(inputs.out_dir),
+    "B2.ii": lambda inputs: b2_ii_cost.b2_ii(inputs.out_dir),
+    "B2.iii": lambda inputs: b2_iii_rank.b2_iii(inputs.out_dir),
+    "B3": lambda inputs: b3_traffic.b3(inputs.out_dir, *inputs.runs["traffic"]),
+    "B4": lambda inputs: b4_exam.b4(inputs.out_dir),
 }
 PROBLEMS = tuple(BUILDERS)
 # A group is every problem whose id starts with it ("A1" -> A1.1 ... A1.4;

@@ -1,6 +1,6 @@
 """Sheet A, Question 2: its text is missing from the sheet, so nothing is answered."""
 
-from solutions.document import Section, Text
+from solutions.core.document import Section, Text
 
 
 def a2(out_dir):

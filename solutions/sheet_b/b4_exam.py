@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from solutions.document import Math, Section, Table, Text, check
+from solutions.core.document import Math, Section, Table, Text, check
 
 # Katharopoulos, Vyas, Pappas, Fleuret (2020), the paper this problem follows.
 REFERENCE = (
@@ -106,7 +106,7 @@ def first_larger(sizes, cache_bytes):
 
 
 def b4(out_dir, length=48, dim=16, heads=2):
-    from solutions.sheet_a1_taylor import feature_counts
+    from solutions.sheet_a.a1_2_taylor import feature_counts
 
     error, sizes, cache_bytes = recurrent_check(length, dim, heads)
     head_dim = dim // heads

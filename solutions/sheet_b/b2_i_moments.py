@@ -1,7 +1,7 @@
 """Sheet B2.i: multi-head attention's score moments (and the setting of B2).
 
-B2.ii (the cost in multiplications) is in sheet_b2_cost.py, B2.iii (the
-low-rank form) in sheet_b2_rank.py.
+B2.ii (the cost in multiplications) is in b2_ii_cost.py, B2.iii (the
+low-rank form) in b2_iii_rank.py.
 """
 
 import math
@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from solutions import figures
-from solutions.document import Figure, Math, Section, Table, Text, check
+from solutions.core import figures
+from solutions.core.document import Figure, Math, Section, Table, Text, check
 
 # The setting of B2.i-iii, printed once (in B2.i) as display maths.
 SETTING_B2 = [

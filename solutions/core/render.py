@@ -8,7 +8,7 @@ import tempfile
 
 import jinja2
 
-from solutions.document import Figure, Math, Table, Text
+from solutions.core.document import Figure, Math, Table, Text
 from zoo.io import atomic_path, write_text
 
 _TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from solutions import figures
-from solutions.document import Figure, Math, Section, Table, Text, check
+from solutions.core import figures
+from solutions.core.document import Figure, Math, Section, Table, Text, check
 
 
 def taylor_phi_numpy(x):

@@ -1,13 +1,13 @@
 """Sheet A1.4's evidence: the crossover figure, its tables and the
-discussion of what the flop count misses, from `sheet_a1_crossover.analyse`'s
+discussion of what the flop count misses, from `a1_4_crossover.analyse`'s
 results (one dict per backend and form)."""
 
 import math
 
 import pandas as pd
 
-from solutions import figures
-from solutions.document import Table, Text
+from solutions.core import figures
+from solutions.core.document import Table, Text
 
 BACKENDS = ("jax", "tensorflow", "torch")
 FORMS = ("non_causal", "causal")

@@ -1,14 +1,14 @@
 """Sheet A1.1: the cost of softmax attention, derived and timed.
 
-A1.2 (the Taylor feature map) is in sheet_a1_taylor.py, A1.3 (linear
-attention) in sheet_a1_linear.py, A1.4 (the crossover) in sheet_a1_crossover.py.
+A1.2 (the Taylor feature map) is in a1_2_taylor.py, A1.3 (linear
+attention) in a1_3_linear.py, A1.4 (the crossover) in a1_4_crossover.py.
 """
 
 import numpy as np
 import pandas as pd
 
-from solutions import figures
-from solutions.document import Figure, Math, Section, Table, Text, check
+from solutions.core import figures
+from solutions.core.document import Figure, Math, Section, Table, Text, check
 
 # The derivation's exponents: T(L, D) = O(L^2 D).
 CLAIMED_EXPONENTS = {"L": 2, "D": 1}
