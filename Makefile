@@ -45,7 +45,9 @@ bench: $(STAMP)
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench seq2seq --out reports/bench/seq2seq-$$b.json && \
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench decode --out reports/bench/decode-$$b.json && \
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench decode --steps 128 --models transformer \
-			--out reports/bench/decode-128-$$b.json || exit 1; \
+			--out reports/bench/decode-128-$$b.json && \
+		KERAS_BACKEND=$$b $(PY) -m zoo.bench precision --out reports/bench/precision-$$b.json \
+			|| exit 1; \
 	done
 	$(PY) -m zoo.bench.tables
 

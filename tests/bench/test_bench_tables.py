@@ -109,6 +109,22 @@ def test_a_missing_marker_or_bad_json_exits_2_and_leaves_the_readme(tmp_path, ca
     assert readme.read_text() == MARKED
 
 
+def test_the_precision_tables(tmp_path):
+    throughput = {"workload": "chatbot lstm", "unit": "tokens",
+                  "float32_per_second": 7834.2, "bfloat16_per_second": 6732.8,
+                  "speedup": 0.859}  # fmt: skip
+    quality = {"run": "traffic lstm", "epochs": 10, "float32_val_loss": 0.42451,
+               "bfloat16_val_loss": 0.42463, "relative_difference": 0.0003}  # fmt: skip
+    write(
+        tmp_path, "precision-torch", {"throughput": [throughput], "quality": [quality]}
+    )
+    text = rewrite(MARKED, tmp_path)
+    row = "| torch | chatbot lstm | 7,834 tokens/s | 6,733 tokens/s | 0.86x |"
+    assert row in text
+    assert "| torch | traffic lstm | 10 | 0.4245 | 0.4246 | +0.03% |" in text
+    assert "| jax | not measured |  |  |  |  |" in text
+
+
 def test_a_missing_results_folder_exits_2_and_blanks_nothing(tmp_path, capsys):
     readme = tmp_path / "README.md"
     readme.write_text(MARKED)
@@ -124,7 +140,7 @@ def test_the_cli_rewrites_the_readme(tmp_path, capsys):
     readme.write_text(MARKED)
     assert main(["--readme", str(readme), "--results", str(tmp_path)]) == 0
     assert "| torch | not measured |" in readme.read_text()
-    assert "4 tables rewritten" in capsys.readouterr().out
+    assert f"{len(TABLES)} tables rewritten" in capsys.readouterr().out
 
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -1,4 +1,6 @@
-"""`python -m zoo.bench {attention,lstm,seq2seq,decode} [--out FILE.json] [--quick]`.
+"""`python -m zoo.bench BENCHMARK [--out FILE.json] [--quick]`.
+
+BENCHMARK: attention, lstm, seq2seq, decode or precision.
 
 Prints a table and writes the results as JSON (attention: and a PNG plot
 beside it). The backend is Keras' (set KERAS_BACKEND, or pass --backend).
@@ -10,7 +12,7 @@ import sys
 
 from zoo.errors import USER_ERRORS, OneLineParser, ZooError, print_error
 
-BENCHMARKS = ("attention", "lstm", "seq2seq", "decode")
+BENCHMARKS = ("attention", "lstm", "seq2seq", "decode", "precision")
 
 
 def _positive_int(text):
@@ -123,6 +125,38 @@ def build_decode_config(args):
     return config
 
 
+def build_precision_config(args):
+    from zoo.bench.precision import PrecisionBenchConfig
+
+    _reject_attention_flags(args)
+    if args.batch is not None:
+        raise ZooError(
+            "--batch: the precision benchmark keeps each workload's own batch; "
+            "drop it (benchmark one workload with zoo.bench lstm/seq2seq/attention)"
+        )
+    config = PrecisionBenchConfig()
+    if args.quick:
+        config = PrecisionBenchConfig(
+            repeats=1,
+            pause=0.0,
+            lstm={"lookback": 12, "units": 16, "batches": 2},
+            seq2seq={
+                "batch": 8,
+                "length": 6,
+                "vocab": 50,
+                "units": 16,
+                "batches": 2,
+            },  # fmt: skip
+            chatbots=("lstm",),
+            attention={"batch": 2, "length": 16, "dim": 16, "heads": 2},
+            quality_runs=(("traffic", "lstm"),),
+            traffic_epochs=2,
+        )
+    if args.repeats is not None:
+        config.repeats = args.repeats
+    return config
+
+
 def build_attention_config(args):
     from zoo.bench.attention import AttentionBenchConfig
 
@@ -200,6 +234,7 @@ def run_benchmark(args):
         "lstm": build_lstm_config,
         "seq2seq": build_seq2seq_config,
         "decode": build_decode_config,
+        "precision": build_precision_config,
     }
     config = builders[args.benchmark](args)
     import importlib

@@ -48,6 +48,7 @@ def keras_epoch(config):
     def epoch():
         model.fit(x, y, batch_size=config.batch, epochs=1, verbose=0, shuffle=False)
 
+    epoch.model = model  # what it trains (its dtype policy, for zoo.bench precision)
     return epoch
 
 

@@ -86,6 +86,7 @@ def keras_epoch(name, config):
         for source, decoder_in, target in _batches(config, arrays):
             model.train_on_batch([source, decoder_in], target)
 
+    epoch.model = model  # what it trains (its dtype policy, for zoo.bench precision)
     return epoch
 
 
@@ -184,9 +185,14 @@ REFERENCES = {
 }
 
 
+def target_tokens(config):
+    """The real (unpadded) target tokens of one round of `config.batches`."""
+    return int((_data(config)[2] != 0).sum())
+
+
 def run(config, names=tuple(SEQ2SEQ)):
     """Zoo models (default: all) against their references; a JSON-ready dict."""
-    tokens = int((_data(config)[2] != 0).sum())  # real target tokens a round
+    tokens = target_tokens(config)
     models = {}
     for name in names:
         label, reference = REFERENCES[name]

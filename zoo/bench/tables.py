@@ -149,11 +149,59 @@ def _decode_cells(models, variant):
     return cells
 
 
+def precision_table(folder):
+    """float32 against mixed bfloat16 training throughput, per workload."""
+    rows = []
+    for backend in BACKENDS:
+        result = _load(folder, f"precision-{backend}")
+        if result is None:
+            rows.append([backend, "not measured", "", "", ""])
+            continue
+        for row in result["throughput"]:
+            unit = row["unit"]
+            rows.append(
+                [
+                    backend,
+                    row["workload"],
+                    f"{row['float32_per_second']:,.0f} {unit}/s",
+                    f"{row['bfloat16_per_second']:,.0f} {unit}/s",
+                    f"{row['speedup']:.2f}x",
+                ]
+            )
+    header = ["backend", "workload", "float32", "mixed bfloat16", "bfloat16 speed-up"]
+    return _table(header, rows)
+
+
+def precision_quality_table(folder):
+    """Validation loss after the same epochs in float32 and mixed bfloat16."""
+    rows = []
+    for backend in BACKENDS:
+        result = _load(folder, f"precision-{backend}")
+        if result is None:
+            rows.append([backend, "not measured", "", "", "", ""])
+            continue
+        for row in result["quality"]:
+            rows.append(
+                [
+                    backend,
+                    row["run"],
+                    str(row["epochs"]),
+                    f"{row['float32_val_loss']:.4f}",
+                    f"{row['bfloat16_val_loss']:.4f}",
+                    f"{100 * row['relative_difference']:+.2f}%",
+                ]
+            )
+    header = ["backend", "run", "epochs", "float32 val loss", "bfloat16 val loss"]
+    return _table(header + ["difference"], rows)
+
+
 TABLES = {
     "attention": attention_table,
     "lstm": lstm_table,
     "seq2seq": seq2seq_table,
     "decode": decode_table,
+    "precision": precision_table,
+    "precision-quality": precision_quality_table,
 }
 
 
