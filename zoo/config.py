@@ -7,7 +7,7 @@ import typing
 from dataclasses import dataclass, field
 
 from zoo.errors import ZooError
-from zoo.names import LONG_PAIRS
+from zoo.names import ATTENTION_SCORES, CORPORA, LEVELS, LONG_PAIRS, MONITORS
 
 # Values a preset sets when the command line leaves them unset: BASE, then
 # the task's preset, then the model's overrides.
@@ -72,6 +72,34 @@ MODEL_PRESETS = {
 }
 
 
+def setting(default, help=None, *, choices=None, task=None, preset=False, cli=True):
+    """A TrainConfig field and its command-line option, described once.
+
+    `zoo.train.arguments` builds `python -m zoo.train`'s parser from these:
+    the flag is the field's name (`flag`), its type the annotation, its
+    default the field's own unless None.
+
+    Args:
+        default: the field's default (None: unset, a preset or the data decides).
+        help: str, the option's help (the default is appended by the parser).
+        choices: tuple of str, the values the option accepts.
+        task: str, the one task that reads it (given to the other: refused).
+        preset: bool, its unset value comes from --preset (the help says which).
+        cli: bool, False for fields the command line does not set.
+
+    Returns:
+        dataclasses.Field.
+
+    Example:
+    >>> f = setting(3, "hours out", task="traffic")
+    >>> f.default, f.metadata["task"]
+    (3, 'traffic')
+    """
+    metadata = {"help": help, "choices": choices, "task": task, "preset": preset,
+                "cli": cli}  # fmt: skip
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a run; saved as `config.json` in the run.
@@ -81,68 +109,168 @@ class TrainConfig:
     3
     """
 
-    task: str = "traffic"
-    model: str = "lstm"  # a name from the task's registry (see --help)
-    preset: str = "full"  # quick | full: sets epochs/units/patience when unset
+    task: str = setting("traffic", cli=False)  # the positional TASK
+    model: str = setting(
+        "lstm",
+        "model name (see below); chatbot: a comma-separated list trains each "
+        "and writes a comparison",
+    )
+    # quick | full: sets epochs/units/patience... when unset (help: preset_help)
+    preset: str = setting("full", choices=tuple(sorted(PRESETS)))
     # -- data ------------------------------------------------------------------
-    data: str | None = None  # file to read; None = the embedded dataset
-    time_col: str | None = None  # columns; None = detected
-    value_col: str | None = None
-    series_col: str | None = None
-    series: str | None = None  # keep one series only
+    # None = the embedded dataset
+    data: str | None = setting(
+        None, "CSV, parquet or METR-LA .h5 file (default: embedded)"
+    )
+    time_col: str | None = setting(
+        None, "time column (default: detected)", task="traffic"
+    )
+    value_col: str | None = setting(
+        None, "value column (default: detected)", task="traffic"
+    )
+    series_col: str | None = setting(
+        None, "series id column (default: detected)", task="traffic"
+    )
+    series: str | None = setting(
+        None, "keep only this series id (default: all)", task="traffic"
+    )
     # The embedded data has 14 hourly readings a day (06:00-19:00) and no
     # window may cross the night: 6 hours in, 3 hours out gives 6 windows a day.
-    lookback: int = 6
-    horizon: int = 3
-    split: tuple = (0.7, 0.1, 0.2)  # chronological train / val / test shares
+    lookback: int = setting(
+        6, "traffic: hours of readings each window sees", task="traffic"
+    )
+    horizon: int = setting(3, "traffic: hours each window forecasts", task="traffic")
+    # chronological train / val / test shares
+    split: tuple = setting((0.7, 0.1, 0.2), cli=False)
     # -- model and optimization -----------------------------------------------
-    units: int | None = None  # recurrent units (preset)
-    epochs: int | None = None  # upper bound; early stopping usually ends sooner
-    patience: int | None = None  # epochs without a better val loss before stopping
-    batch_size: int | None = None  # preset
-    learning_rate: float | None = None  # Adam (preset)
+    units: int | None = setting(None, "recurrent units", preset=True)
+    # an upper bound; early stopping usually ends sooner
+    epochs: int | None = setting(None, "maximum epochs", preset=True)
+    # epochs without a better val loss before stopping
+    patience: int | None = setting(
+        None, "early-stopping patience (epochs)", preset=True
+    )
+    batch_size: int | None = setting(None, "batch size", preset=True)
+    learning_rate: float | None = setting(None, "Adam's learning rate", preset=True)
     # The history column whose best value picks the kept epoch and drives
     # early stopping (preset): always a validation column, never test.
-    monitor: str | None = None
-    seed: int = 0  # weights, shuffling and splits are all derived from it
+    monitor: str | None = setting(
+        None,
+        "validation column that picks the kept epoch (chatbot; traffic keeps val_loss)",
+        choices=MONITORS,
+        preset=True,
+    )
+    # weights, shuffling and splits are all derived from it
+    seed: int = setting(0, "seeds the weights, shuffling and splits")
     # data-parallel | model-parallel (zoo.train.cluster); None: one device
-    distribute: str | None = None
-    precision: str = "float32"  # a name of PRECISIONS (Keras dtype policy)
+    distribute: str | None = setting(
+        None,
+        "data-parallel: split every batch over the devices, and over the "
+        "processes a launcher started (torchrun, TF_CONFIG, KERAS_DISTRIBUTION_*); "
+        "model-parallel: shard attention heads and LSTM gates over the local "
+        "devices (JAX); see docs/scaling-out.md (default: one device)",
+        choices=tuple(d for d in DISTRIBUTE if d),
+    )
+    precision: str = setting(
+        "float32",
+        "Keras dtype policy: mixed_bfloat16 computes in bfloat16 and keeps "
+        "weights, losses and metrics in float32",
+        choices=PRECISIONS,
+    )
     # -- chatbot task ----------------------------------------------------------
-    # chitchat (embedded, default) | chatterbot (embedded) | cornell | convokit | tsv
-    corpus: str = "chitchat"
-    language: str = "english"  # chatterbot-corpus language folder
-    level: str = "word"  # word | char tokens
+    corpus: str = setting(
+        "chitchat",
+        "chitchat, chatterbot: embedded; cornell: --data FOLDER or the Keras "
+        "cache; convokit: utterances.jsonl; tsv: input<TAB>response rows",
+        choices=CORPORA,
+        task="chatbot",
+    )
+    # the chatterbot-corpus language folder
+    language: str = setting("english", "chatterbot-corpus language", task="chatbot")
+    level: str = setting(
+        "word", "tokens: words or characters", choices=LEVELS, task="chatbot"
+    )
     # Longest side kept and rarer words trimmed; None: the corpus default
     # (10 and 3 on chitchat, Cornell and ConvoKit as in the PyTorch chatbot
     # tutorial; 20 and 1 on chatterbot and TSV).
-    max_tokens: int | None = None
-    min_count: int | None = None
-    # A seeded sample of the training split (preset): the quick preset trains
-    # on part of chitchat to fit `make run` into minutes; None keeps it whole.
-    max_train_pairs: int | None = None
+    max_tokens: int | None = setting(
+        None,
+        "longest side kept (default: 10 on chitchat/Cornell/ConvoKit, 20 else; "
+        "5 times that at --level char)",
+        task="chatbot",
+    )
+    min_count: int | None = setting(
+        None,
+        "rarer words drop their pairs (default: 3 on chitchat/Cornell/ConvoKit, "
+        "1 else)",
+        task="chatbot",
+    )
+    # None keeps the training split whole.
+    max_train_pairs: int | None = setting(
+        None,
+        "seeded sample of the training split (default: all pairs)",
+        task="chatbot",
+    )
     # A pair with a side over max_tokens: "drop" it (the tutorial's rule) or
     # "cut" it to whole sentences (zoo.data.dialog_pairs.cut_pair) (preset).
-    long_pairs: str | None = None
-    dropout: float | None = None  # seq2seq dropout rate (preset)
-    attention_score: str = "general"  # lstm-attention: dot | general | additive
-    num_heads: int = 4  # transformer heads
-    num_layers: int = 2  # transformer blocks per side
-    # transformer-linear: query/key size per head fed to the Taylor map
-    # (M = 1 + f + f^2 features); None: the head size (preset).
-    feature_dim: int | None = None
+    long_pairs: str | None = setting(
+        None,
+        "a pair with a side over --max-tokens: drop it, or cut it to whole "
+        "sentences (the prompt's last, the reply's first)",
+        choices=LONG_PAIRS,
+        task="chatbot",
+        preset=True,
+    )
+    dropout: float | None = setting(
+        None, "seq2seq dropout", task="chatbot", preset=True
+    )
+    attention_score: str = setting(
+        "general",
+        "lstm-attention score (Luong dot/general, Bahdanau additive)",
+        choices=ATTENTION_SCORES,
+        task="chatbot",
+    )
+    num_heads: int = setting(4, "transformer attention heads", task="chatbot")
+    num_layers: int = setting(2, "transformer blocks per side", task="chatbot")
+    # None: the head size (preset).
+    feature_dim: int | None = setting(
+        None,
+        "transformer-linear: query/key size per head fed to the Taylor feature "
+        "map (1 + f + f^2 features; None: the head size)",
+        task="chatbot",
+        preset=True,
+    )
     # Decoding of every reply the run writes (similarities, samples, prompts)
     # and the default of `zoo.chat`: greedy search (the sheet's decoder) with
-    # n-gram blocking (0: off) and a repetition penalty (1.0: off) (preset).
-    no_repeat_ngram: int | None = None
-    repetition_penalty: float | None = None
-    # ... and maximum mutual information over the first mmi_steps tokens
-    # (weight 0.0: off) (preset).
-    mmi_weight: float | None = None
-    mmi_steps: int | None = None
-    prompts: str | None = None  # None: zoo/datasets/dialogs/everyday_prompts.txt
+    # n-gram blocking, a repetition penalty and maximum mutual information
+    # over the first mmi_steps tokens (preset).
+    no_repeat_ngram: int | None = setting(
+        None,
+        "replies never repeat an n-gram of this size, 0 for off",
+        task="chatbot",
+        preset=True,
+    )
+    repetition_penalty: float | None = setting(
+        None, "CTRL repetition penalty, 1.0 for off", task="chatbot", preset=True
+    )
+    mmi_weight: float | None = setting(
+        None,
+        "maximum mutual information against generic replies: lambda of "
+        "log p(y|x) - lambda log p(y), 0 for off",
+        task="chatbot",
+        preset=True,
+    )
+    mmi_steps: int | None = setting(
+        None, "the first tokens MMI scores", task="chatbot", preset=True
+    )
+    # None: zoo/datasets/dialogs/everyday_prompts.txt
+    prompts: str | None = setting(
+        None,
+        "prompts file every run answers (default: the 21 shipped ones)",
+        task="chatbot",
+    )
     # -- filled in by the engine ----------------------------------------------
-    environment: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict, metadata={"cli": False})
 
     def resolved(self):
         """A copy with the preset's values filled in where unset."""
@@ -195,26 +323,12 @@ class TrainConfig:
             )
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise ZooError(f"{flag('dropout')} must be in [0, 1), got {self.dropout}")
-        if self.long_pairs not in (None, *LONG_PAIRS):
-            raise ZooError(
-                f"{flag('long_pairs')}: unknown {self.long_pairs!r}; choose from "
-                f"{list(LONG_PAIRS)}"
-            )
-        if self.preset not in PRESETS:
-            raise ZooError(
-                f"{flag('preset')}: unknown {self.preset!r}; choose from "
-                f"{sorted(PRESETS)}"
-            )
-        if self.distribute not in DISTRIBUTE:
-            raise ZooError(
-                f"{flag('distribute')}: unknown strategy {self.distribute!r}; "
-                "use data-parallel or model-parallel"
-            )
-        if self.precision not in PRECISIONS:
-            raise ZooError(
-                f"{flag('precision')}: unknown {self.precision!r}; choose from "
-                f"{list(PRECISIONS)}"
-            )
+        for spec in dataclasses.fields(self):  # the settings' own choices
+            value, choices = getattr(self, spec.name), spec.metadata.get("choices")
+            if choices is not None and value is not None and value not in choices:
+                raise ZooError(
+                    f"{flag(spec.name)}: unknown {value!r}; choose from {list(choices)}"
+                )
         shares = self.split
         if len(shares) != 3 or not all(
             isinstance(s, (int, float)) and not isinstance(s, bool) and 0 < s < 1

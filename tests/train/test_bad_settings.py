@@ -81,7 +81,7 @@ def write_run(folder, **changes):
         ({"split": "abc"}, "--split must be a list"),
         ({"data": ["a.csv"]}, "--data must be a string"),
         ({"preset": "huge"}, "--preset: unknown 'huge'"),
-        ({"distribute": "everywhere"}, "--distribute: unknown strategy"),
+        ({"distribute": "anywhere"}, "--distribute: unknown 'anywhere'; choose from"),
         ({"wings": 2}, "unknown settings ['wings']"),
         ({"units": None, "drop": "units"}, "missing settings ['units']"),
     ],

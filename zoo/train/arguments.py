@@ -10,30 +10,20 @@ from zoo.errors import OneLineParser, ZooError
 def build_parser():
     """The parser of `python -m zoo.train`; imports no Keras (fast --help).
 
+    Every option that sets a run comes from a `TrainConfig` field and its
+    `zoo.config.setting` metadata (help, choices, task, preset): adding a
+    setting is one edit there. Only the options that are not settings (the
+    TASK, --seeds, --out, --resume, --backend) are written here.
+
     Returns:
         OneLineParser.
     """
-    from zoo.config import DISTRIBUTE, PRECISIONS, PRESETS, TrainConfig
-    from zoo.names import (
-        ATTENTION_SCORES,
-        CORPORA,
-        LEVELS,
-        LONG_PAIRS,
-        MONITORS,
-        TASK_MODELS,
-    )
+    from zoo.config import flag
+    from zoo.names import TASK_MODELS
     from zoo.runtime import add_backend_option
-    from zoo.train.help_text import DefaultsFormatter, preset_default, preset_help
+    from zoo.train.help_text import DefaultsFormatter
 
-    defaults = TrainConfig()
     models = "; ".join(f"{name}: {', '.join(m)}" for name, m in TASK_MODELS.items())
-
-    def preset(what, setting, tasks=tuple(TASK_MODELS)):
-        return f"{what} {preset_default(setting, tasks)}"
-
-    def chatbot_preset(what, setting):
-        return preset(what, setting, ("chatbot",))
-
     parser = OneLineParser(
         prog="python -m zoo.train",
         description=(
@@ -52,220 +42,75 @@ def build_parser():
         choices=sorted(TASK_MODELS),
         help="task to train; omit for the default suite (quick preset)",
     )
-    parser.add_argument(
-        "--model",
-        default=defaults.model,
-        help="model name (see below); chatbot: a comma-separated list trains "
-        "each and writes a comparison",
-    )
-    parser.add_argument(
-        "--data", help="CSV, parquet or METR-LA .h5 file (default: embedded)"
-    )
-    parser.add_argument("--time-col", help="time column (default: detected)")
-    parser.add_argument("--value-col", help="value column (default: detected)")
-    parser.add_argument("--series-col", help="series id column (default: detected)")
-    parser.add_argument("--series", help="keep only this series id (default: all)")
-    parser.add_argument(
-        "--lookback",
-        type=int,
-        default=defaults.lookback,
-        help="traffic: hours of readings each window sees",
-    )
-    parser.add_argument(
-        "--horizon",
-        type=int,
-        default=defaults.horizon,
-        help="traffic: hours each window forecasts",
-    )
-    parser.add_argument("--epochs", type=int, help=preset("maximum epochs", "epochs"))
-    parser.add_argument("--units", type=int, help=preset("recurrent units", "units"))
-    parser.add_argument(
-        "--patience",
-        type=int,
-        help=preset("early-stopping patience (epochs)", "patience"),
-    )
-    parser.add_argument(
-        "--batch-size", type=int, help=preset("batch size", "batch_size")
-    )
-    parser.add_argument(
-        "--learning-rate",
-        type=float,
-        help=preset("Adam's learning rate", "learning_rate"),
-    )
-    parser.add_argument(
-        "--monitor",
-        choices=MONITORS,
-        help=preset(
-            "validation column that picks the kept epoch (chatbot; traffic "
-            "keeps val_loss)",
-            "monitor",
-        ),
-    )
-    parser.add_argument(
-        "--preset", choices=sorted(PRESETS), default=defaults.preset, help=preset_help()
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        help="seeds the weights, shuffling and splits",
-    )
-    parser.add_argument(
-        "--seeds",
-        help="chatbot: comma-separated seeds (e.g. 0,1,2): every model once "
-        "per seed, then mean ± std over seeds",
-    )
     chat = parser.add_argument_group("chatbot")
-    chat.add_argument(
-        "--corpus",
-        choices=CORPORA,
-        default=defaults.corpus,
-        help="chitchat, chatterbot: embedded; cornell: --data FOLDER or the "
-        "Keras cache; convokit: utterances.jsonl; tsv: input<TAB>response rows",
-    )
-    chat.add_argument(
-        "--language", default=defaults.language, help="chatterbot-corpus language"
-    )
-    chat.add_argument(
-        "--level",
-        choices=LEVELS,
-        default=defaults.level,
-        help="tokens: words or characters",
-    )
-    chat.add_argument(
-        "--max-tokens",
-        type=int,
-        help="longest side kept (default: 10 on chitchat/Cornell/ConvoKit, 20 "
-        "else; 5 times that at --level char)",
-    )
-    chat.add_argument(
-        "--min-count",
-        type=int,
-        help="rarer words drop their pairs (default: 3 on chitchat/Cornell/"
-        "ConvoKit, 1 else)",
-    )
-    chat.add_argument(
-        "--max-train-pairs",
-        type=int,
-        help="seeded sample of the training split (default: all pairs)",
-    )
-    chat.add_argument(
-        "--long-pairs",
-        choices=LONG_PAIRS,
-        help=chatbot_preset(
-            "a pair with a side over --max-tokens: drop it, or cut it to whole "
-            "sentences (the prompt's last, the reply's first)",
-            "long_pairs",
-        ),
-    )
-    chat.add_argument(
-        "--dropout", type=float, help=chatbot_preset("seq2seq dropout", "dropout")
-    )
-    chat.add_argument(
-        "--attention-score",
-        choices=ATTENTION_SCORES,
-        default=defaults.attention_score,
-        help="lstm-attention score (Luong dot/general, Bahdanau additive)",
-    )
-    chat.add_argument(
-        "--num-heads",
-        type=int,
-        default=defaults.num_heads,
-        help="transformer attention heads",
-    )
-    chat.add_argument(
-        "--num-layers",
-        type=int,
-        default=defaults.num_layers,
-        help="transformer blocks per side",
-    )
-    chat.add_argument(
-        "--feature-dim",
-        type=int,
-        help=chatbot_preset(
-            "transformer-linear: query/key size per head fed to the Taylor "
-            "feature map (1 + f + f^2 features; None: the head size)",
-            "feature_dim",
-        ),
-    )
-    chat.add_argument(
-        "--no-repeat-ngram",
-        type=int,
-        help=chatbot_preset(
-            "replies never repeat an n-gram of this size, 0 for off",
-            "no_repeat_ngram",
-        ),
-    )
-    chat.add_argument(
-        "--repetition-penalty",
-        type=float,
-        help=chatbot_preset(
-            "CTRL repetition penalty, 1.0 for off", "repetition_penalty"
-        ),
-    )
-    chat.add_argument(
-        "--mmi-weight",
-        type=float,
-        help=chatbot_preset(
-            "maximum mutual information against generic replies: lambda of "
-            "log p(y|x) - lambda log p(y), 0 for off",
-            "mmi_weight",
-        ),
-    )
-    chat.add_argument(
-        "--mmi-steps",
-        type=int,
-        help=chatbot_preset("the first tokens MMI scores", "mmi_steps"),
-    )
-    chat.add_argument(
-        "--prompts",
-        help="prompts file every run answers (default: the 21 shipped ones)",
-    )
+    for spec in _setting_fields():
+        group = chat if spec.metadata["task"] == "chatbot" else parser
+        group.add_argument(flag(spec.name), **_option(spec))
+        if spec.name == "seed":
+            parser.add_argument(
+                "--seeds",
+                help="chatbot: comma-separated seeds (e.g. 0,1,2): every model "
+                "once per seed, then mean ± std over seeds",
+            )
     parser.add_argument(
         "--out", help="run directory (default: runs/<task>-<model>-<stamp>)"
     )
     parser.add_argument(
         "--resume", action="store_true", help="continue the interrupted run in --out"
     )
-    parser.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=defaults.precision,
-        help="Keras dtype policy: mixed_bfloat16 computes in bfloat16 and keeps "
-        "weights, losses and metrics in float32",
-    )
-    parser.add_argument(
-        "--distribute",
-        choices=[name for name in DISTRIBUTE if name],
-        help="data-parallel: split every batch over the devices, and over the "
-        "processes a launcher started (torchrun, TF_CONFIG, KERAS_DISTRIBUTION_*); "
-        "model-parallel: shard attention heads and LSTM gates over the local "
-        "devices (JAX); see docs/scaling-out.md (default: one device)",
-    )
     add_backend_option(parser)
     return parser
 
 
-def settings():
-    """Every TrainConfig field the command line sets (one source: the config)."""
+def _setting_fields():
+    """The TrainConfig fields the command line sets, in the config's order."""
     import dataclasses
 
     from zoo.config import TrainConfig
 
-    fixed = {"task", "split", "environment"}
-    return [f.name for f in dataclasses.fields(TrainConfig) if f.name not in fixed]
+    return [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("cli", True)]
 
 
-# Options that only one task reads: given to the other, they would be ignored.
-ONLY_FOR = {
-    "traffic": ("time_col", "value_col", "series_col", "series", "lookback",
-                "horizon"),
-    "chatbot": ("corpus", "language", "level", "max_tokens", "min_count",
-                "max_train_pairs", "long_pairs", "dropout", "attention_score",
-                "num_heads", "num_layers", "feature_dim", "no_repeat_ngram",
-                "repetition_penalty", "mmi_weight", "mmi_steps", "prompts",
-                "seeds"),
-}  # fmt: skip
+def _option(spec):
+    """`add_argument` keywords of a setting from its field and metadata."""
+    import typing
+
+    from zoo.names import TASK_MODELS
+    from zoo.train.help_text import preset_default, preset_help
+
+    meta = spec.metadata
+    kinds = typing.get_args(spec.type) or (spec.type,)  # int | None -> int
+    kind = next(t for t in kinds if t is not type(None))
+    option = {} if kind is str else {"type": kind}
+    if meta["choices"] is not None:
+        option["choices"] = meta["choices"]
+    if spec.default is not None:
+        option["default"] = spec.default
+    text = meta["help"]
+    if spec.name == "preset":
+        text = preset_help()
+    elif meta["preset"]:
+        tasks = (meta["task"],) if meta["task"] else tuple(TASK_MODELS)
+        text = f"{text} {preset_default(spec.name, tasks)}"
+    option["help"] = text
+    return option
+
+
+def settings():
+    """Every TrainConfig field the command line sets (one source: the config)."""
+    return [spec.name for spec in _setting_fields()]
+
+
+def only_for():
+    """{task: the settings only that task reads}: given to the other task,
+    they would be ignored, so they are refused (from the fields' metadata;
+    --seeds, not a setting, is the chatbot's)."""
+    tasks = {}
+    for spec in _setting_fields():
+        if spec.metadata["task"]:
+            tasks.setdefault(spec.metadata["task"], []).append(spec.name)
+    tasks.setdefault("chatbot", []).append("seeds")
+    return {task: tuple(names) for task, names in tasks.items()}
 
 
 # The settings the default suite (no TASK) passes on to its runs; it runs
@@ -293,7 +138,7 @@ def check_settings(args, parser):
                 f"--out; pass a TASK to set {'them' if len(given) > 1 else 'it'} "
                 f"(e.g. python -m zoo.train chatbot {given[0]} ...)"
             )
-    for task, names in ONLY_FOR.items():
+    for task, names in only_for().items():
         if args.task in (None, task):
             continue
         given = [flag(n) for n in names if getattr(args, n) != parser.get_default(n)]

@@ -10,10 +10,9 @@ import numpy as np
 from zoo import metrics, plotting
 from zoo.data.dialog_pairs import DialogPairs, prepare_pairs
 from zoo.data.dialogs import load_dialogs
-from zoo.data.text import LEVELS, SOS_ID, detokenize, tokenize
+from zoo.data.text import SOS_ID, detokenize, tokenize
 from zoo.errors import ZooError
 from zoo.io import write_json, write_text
-from zoo.layers.seq2seq_attention import SCORES
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.models.seq2seq.baselines import baseline_replies
 from zoo.relevance import Rubric, reply_measures
@@ -99,18 +98,7 @@ class ChatbotTask:
 
     def check(self, config):
         """Every check on the settings that needs no data (ZooError)."""
-        if config.level not in LEVELS:
-            raise ZooError(f"--level: unknown {config.level!r}; choose from {LEVELS}")
-        if config.attention_score not in SCORES:
-            raise ZooError(
-                f"--attention-score: unknown {config.attention_score!r}; "
-                f"choose from {list(SCORES)}"
-            )
-        if config.monitor not in MONITORS:
-            raise ZooError(
-                f"--monitor: {config.monitor!r} is not a chatbot validation "
-                f"column; choose from {list(MONITORS)}"
-            )
+        # Choices (level, attention score, monitor...): TrainConfig.validate.
         if config.model.startswith("transformer") and (
             config.units % config.num_heads or config.units % 2
         ):

@@ -200,7 +200,9 @@ def train_and_evaluate(config, workdir, resume=False, verbose="auto"):
 
 
 def _check(config, workdir, resume):
-    """The task and model exist and `workdir` may take the run; a `_Run`."""
+    """The settings are valid, the task and model exist and `workdir` may
+    take the run; a `_Run`."""
+    config.validate()
     task = get_task(config.task)
     if config.model not in task.models:
         raise ZooError(
