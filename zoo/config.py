@@ -162,7 +162,7 @@ class TrainConfig:
     )
     # weights, shuffling and splits are all derived from it
     seed: int = setting(0, "seeds the weights, shuffling and splits")
-    # data-parallel | model-parallel (zoo.train.cluster); None: one device
+    # data-parallel | model-parallel (zoo.distributed.cluster); None: one device
     distribute: str | None = setting(
         None,
         "data-parallel: split every batch over the devices, and over the "

@@ -117,13 +117,21 @@ def _log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
-def _initial_state(generator, memory, max_length):
+def starting_state(generator, memory, max_length):
     """The generator's state before the first of at most `max_length` steps.
 
     A generator whose `initial_state` takes `max_length` (the transformer's
     key/value cache) preallocates its cache for the whole generation, so
     every step sees the same shapes (one compiled program on JAX, instead
     of one per generated length).
+
+    Args:
+        generator: a seq2seq generator (`zoo.models.seq2seq.generator_for`).
+        memory: what its `encode` returned.
+        max_length: int, the most steps that will follow.
+
+    Returns:
+        the generator's state (nested tensors).
     """
     if "max_length" in inspect.signature(generator.initial_state).parameters:
         return generator.initial_state(memory, max_length=max_length)
@@ -160,7 +168,7 @@ def _run(generator, sources, max_length, choose, cached=True, mmi_weight=0.0,
     tokens = np.full((copies * batch, 1), SOS_ID, dtype="int32")
     if cached:
         memory = generator.encode(sources)
-        state = _initial_state(generator, memory, max_length)
+        state = starting_state(generator, memory, max_length)
     for t in range(max_length):
         if cached:
             logits, state = generator.step(tokens, state, memory)
@@ -369,7 +377,7 @@ def _beam_one(generator, source, max_length, width, alpha, cached=True, **option
     sources = np.repeat(source, width, axis=0)
     if cached:
         memory = generator.reorder(generator.encode(source), np.zeros(width, "int32"))
-        state = _initial_state(generator, memory, max_length)
+        state = starting_state(generator, memory, max_length)
     beams = [([], 0.0)] + [([], -math.inf)] * (width - 1)  # (tokens, log-prob)
     finished = []
     tokens = np.full((width, 1), SOS_ID, dtype="int32")

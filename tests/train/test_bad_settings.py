@@ -7,9 +7,9 @@ import os
 import pytest
 
 from zoo.config import TrainConfig
+from zoo.distributed import memory
 from zoo.errors import ZooError
 from zoo.run_dir import check_out_dir, read_config
-from zoo.train import memory
 from zoo.train.__main__ import main
 from zoo.train.traffic_task import TrafficTask
 

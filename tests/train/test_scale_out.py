@@ -1,4 +1,4 @@
-"""Scaling out (`zoo.train.cluster`): two processes on this machine, each
+"""Scaling out (`zoo.distributed.cluster`): two processes on this machine, each
 backend's own launcher and engine, against one process on the same global
 batches; model parallelism on two forced JAX host devices; bad launches."""
 
@@ -13,9 +13,9 @@ import keras
 import numpy as np
 import pytest
 
+from zoo.distributed import cluster as cluster_module
+from zoo.distributed.cluster import Cluster, launched_processes
 from zoo.errors import ZooError
-from zoo.train import cluster as cluster_module
-from zoo.train.cluster import Cluster, launched_processes
 from zoo.train.epoch_seeded_shuffle import EpochSeededShuffle
 
 BACKEND = keras.backend.backend()
@@ -275,8 +275,8 @@ def test_each_process_reads_its_rows_of_every_global_batch():
 
 
 def test_model_parallel_names_what_does_not_split():
+    from zoo.distributed.layouts import check_divisible
     from zoo.models.forecasting import build_forecaster
-    from zoo.train.layouts import check_divisible
 
     model = build_forecaster("lstm-attention", 6, 3, 2, units=16)
     check_divisible(model, 4)  # 4 heads, 64 gate columns
@@ -331,7 +331,7 @@ import json
 import keras
 import numpy as np
 from zoo.models.forecasting import build_forecaster
-from zoo.train.layouts import model_parallel
+from zoo.distributed.layouts import model_parallel
 
 rng = np.random.default_rng(0)
 inputs = rng.normal(size=(32, 6, 2)).astype("float32")

@@ -31,7 +31,7 @@ from zoo.bench.runners import (
     timed_rounds,
 )
 from zoo.data.text import SOS_ID
-from zoo.decoding import _initial_state, greedy
+from zoo.decoding import greedy, starting_state
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.models.seq2seq.transformer import LINEAR_FEATURE_DIM
 from zoo.runtime import set_random_seed
@@ -78,7 +78,7 @@ def _cache_growth(generator, sources, steps):
 def _preallocated_bytes(generator, sources, steps):
     """Bytes of a cache preallocated for `steps` tokens, or None."""
     memory = generator.encode(sources)
-    state = _initial_state(generator, memory, steps)
+    state = starting_state(generator, memory, steps)
     return state_bytes(state)
 
 

@@ -29,7 +29,10 @@ import numpy as np
 from zoo.bench import lstm as lstm_bench
 from zoo.bench import seq2seq as seq2seq_bench
 from zoo.bench.runners import keras_layer_runner, median_seconds, result_header
+from zoo.config import TrainConfig
+from zoo.layers import MultiHeadAttention
 from zoo.runtime import dtype_policy
+from zoo.train.engine import train_and_evaluate
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 # The CPU features that decide whether bfloat16 can be fast (from /proc/cpuinfo).
@@ -87,8 +90,6 @@ def cpu_flags(path="/proc/cpuinfo"):
 
 
 def _attention_pass(config, precision):
-    from zoo.layers import MultiHeadAttention
-
     size = config.attention
     x = np.random.default_rng(0).standard_normal(
         (size["batch"], size["length"], size["dim"])
@@ -187,9 +188,6 @@ def throughput(config):
 
 
 def _train(task, model, precision, config, folder):
-    from zoo.config import TrainConfig
-    from zoo.train.engine import train_and_evaluate
-
     chatbot = task == "chatbot"
     epochs = config.chatbot_epochs if chatbot else config.traffic_epochs
     settings = {"task": task, "model": model, "preset": "quick", "epochs": epochs,

@@ -154,10 +154,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
 
+    from zoo.distributed import supervisor
+    from zoo.distributed.cluster import join as join_cluster
+    from zoo.distributed.cluster import launched_processes
     from zoo.runtime import describe
-    from zoo.train import supervisor
-    from zoo.train.cluster import join as join_cluster
-    from zoo.train.cluster import launched_processes
 
     try:
         launched = launched_processes()

@@ -30,6 +30,10 @@ import keras
 import numpy as np
 
 from zoo import plotting
+from zoo.distributed import cluster as cluster_module
+from zoo.distributed import ddp
+from zoo.distributed.layouts import check_divisible, model_parallel
+from zoo.distributed.memory import check_fits
 from zoo.errors import TrainingDiverged, ZooError
 from zoo.io import atomic_path, finite_or_none, write_json
 from zoo.run_dir import (
@@ -45,13 +49,9 @@ from zoo.runtime import (
     list_devices,
     set_random_seed,
 )
-from zoo.train import cluster as cluster_module
-from zoo.train import ddp
 from zoo.train.callbacks import HistoryTracker, SetEpoch
 from zoo.train.checkpoints import CrashSafeBackup
 from zoo.train.epoch_seeded_shuffle import EpochSeededShuffle
-from zoo.train.layouts import check_divisible, model_parallel
-from zoo.train.memory import check_fits
 from zoo.train.summary import run_directory_sentence
 from zoo.train.tasks import get_task
 
@@ -151,7 +151,7 @@ class _Run:
     task: object  # zoo.train.task.Task
     workdir: str  # where this process writes (process 0: `out`; others: a shadow)
     resume: bool = False
-    cluster: object = None  # zoo.train.cluster.Cluster
+    cluster: object = None  # zoo.distributed.cluster.Cluster
     # Devices each batch is split over (data-parallel); 0: one device, no split.
     replicas: int = 0
     data: object = None  # what task.prepare returned

@@ -22,7 +22,7 @@ import keras
 def start_group():
     """A process group of one for a torch run that no launcher started.
 
-    `torchrun` starts the group of several processes (`zoo.train.cluster`);
+    `torchrun` starts the group of several processes (`zoo.distributed.cluster`);
     without it, `--distribute data-parallel` trains in a group of one, on
     the same code path.
     """

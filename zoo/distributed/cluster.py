@@ -7,7 +7,7 @@
   `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `..._NUM_PROCESSES`,
   `..._PROCESS_ID`) and `DataParallel` over the global devices.
 - PyTorch: `torch.distributed` and `DistributedDataParallel`
-  (`zoo.train.ddp`), several processes started by `torchrun` (`RANK`,
+  (`zoo.distributed.ddp`), several processes started by `torchrun` (`RANK`,
   `WORLD_SIZE`, ...), or a group of one without it.
 - TensorFlow: `tf.distribute.MirroredStrategy` over the local devices.
   Several processes (`TF_CONFIG`) are refused: Keras 3's `fit` fails in
@@ -16,7 +16,7 @@
 
 `--distribute model-parallel` (JAX, one process) shards the kernels of
 attention by head and of recurrent layers by gate block over the local
-devices (`zoo.train.layouts`).
+devices (`zoo.distributed.layouts`).
 
 Every process reads its own slice of each global batch (`Cluster.shard`),
 so the global batches, and hence the losses, are those of one process.
