@@ -8,7 +8,7 @@ import ast
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-COMMANDS = ("zoo.train", "zoo.bench", "zoo.chat", "solutions")
+COMMANDS = ("zoo.train", "zoo.bench", "zoo.chat", "zoo.cli", "solutions")
 
 
 def modules():

@@ -37,8 +37,8 @@ def build_parser():
     Returns:
         OneLineParser.
     """
+    from zoo.cli.help_text import DefaultsFormatter
     from zoo.runtime import add_backend_option
-    from zoo.train.help_text import DefaultsFormatter
 
     parser = OneLineParser(
         prog="python -m zoo.chat",

@@ -75,7 +75,7 @@ MODEL_PRESETS = {
 def setting(default, help=None, *, choices=None, task=None, preset=False, cli=True):
     """A TrainConfig field and its command-line option, described once.
 
-    `zoo.train.arguments` builds `python -m zoo.train`'s parser from these:
+    `zoo.cli.train_arguments` builds `python -m zoo.train`'s parser from these:
     the flag is the field's name (`flag`), its type the annotation, its
     default the field's own unless None.
 

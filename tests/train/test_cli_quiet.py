@@ -16,9 +16,9 @@ import keras
 import pytest
 
 from zoo import chat
+from zoo.cli.train_arguments import build_parser
 from zoo.config import PRESETS, TASK_PRESETS, TrainConfig
 from zoo.train.__main__ import main as train_main
-from zoo.train.arguments import build_parser
 
 BACKEND = keras.backend.backend()
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -77,7 +77,7 @@ def test_build_parser_alone_imports_no_backend():
     script = textwrap.dedent(
         """
         import sys
-        from zoo.train.arguments import build_parser
+        from zoo.cli.train_arguments import build_parser
         from zoo.chat import build_parser as chat_parser
         build_parser().format_help(), chat_parser().format_help()
         print(sorted(m for m in sys.modules if m.split(".")[0] in

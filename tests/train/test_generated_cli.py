@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from zoo import config as config_module
+from zoo.cli import train_arguments as arguments
 from zoo.config import TrainConfig, flag, setting
-from zoo.train import arguments
 
 
 def options(parser):

@@ -9,14 +9,14 @@ import datetime
 import os
 import sys
 
-from zoo.errors import USER_ERRORS, ZooError, one_line_warnings, print_error
-from zoo.run_dir import run_stamp
-from zoo.train.arguments import (
+from zoo.cli.train_arguments import (
     build_parser,
     check_settings,
     models_and_seeds,
     settings,
 )
+from zoo.errors import USER_ERRORS, ZooError, one_line_warnings, print_error
+from zoo.run_dir import run_stamp
 
 
 def progress_verbosity(stream=None):

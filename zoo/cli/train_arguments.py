@@ -18,10 +18,10 @@ def build_parser():
     Returns:
         OneLineParser.
     """
+    from zoo.cli.help_text import DefaultsFormatter
     from zoo.config import flag
     from zoo.names import TASK_MODELS
     from zoo.runtime import add_backend_option
-    from zoo.train.help_text import DefaultsFormatter
 
     models = "; ".join(f"{name}: {', '.join(m)}" for name, m in TASK_MODELS.items())
     parser = OneLineParser(
@@ -75,8 +75,8 @@ def _option(spec):
     """`add_argument` keywords of a setting from its field and metadata."""
     import typing
 
+    from zoo.cli.help_text import preset_default, preset_help
     from zoo.names import TASK_MODELS
-    from zoo.train.help_text import preset_default, preset_help
 
     meta = spec.metadata
     kinds = typing.get_args(spec.type) or (spec.type,)  # int | None -> int
