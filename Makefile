@@ -36,8 +36,9 @@ report: $(STAMP)
 	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions --runs runs --out reports
 	KERAS_BACKEND=$(BACKEND) $(PY) -m solutions.readme_tables
 
-# `make bench` runs every benchmark on every backend (22 minutes on 2
-# cores) and rewrites docs/benchmarks.md's tables from reports/bench/*.json.
+# `make bench` runs every benchmark on every backend (about 55 minutes on
+# 2 cores, 30 of them the precision benchmark's bfloat16 runs) and
+# rewrites docs/benchmarks.md's tables from reports/bench/*.json.
 bench: $(STAMP)
 	for b in jax torch tensorflow; do \
 		KERAS_BACKEND=$$b $(PY) -m zoo.bench attention --out reports/bench/attention-$$b.json && \
