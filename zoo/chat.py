@@ -38,6 +38,7 @@ def build_parser():
         OneLineParser.
     """
     from zoo.cli.help_text import DefaultsFormatter
+    from zoo.cli.train_arguments import add_run_setting
     from zoo.runtime import add_backend_option
 
     parser = OneLineParser(
@@ -78,28 +79,11 @@ def build_parser():
     parser.add_argument(
         "--seed", type=int, default=0, help="top-k, top-p: sampling seed"
     )
-    parser.add_argument(
-        "--no-repeat-ngram",
-        type=int,
-        help="block repeated n-grams (default: the run's setting)",
-    )
-    parser.add_argument(
-        "--repetition-penalty",
-        type=float,
-        help="CTRL repetition penalty (default: the run's setting)",
-    )
-    parser.add_argument(
-        "--mmi-weight",
-        type=float,
-        help="greedy: maximum mutual information against generic replies, "
-        "lambda of log p(y|x) - lambda log p(y), 0 for off (default: the run's "
-        "setting)",
-    )
-    parser.add_argument(
-        "--mmi-steps",
-        type=int,
-        help="greedy: the first tokens MMI scores (default: the run's setting)",
-    )
+    # The run's decoding settings, written once in zoo.config.
+    for name in ("no_repeat_ngram", "repetition_penalty"):
+        add_run_setting(parser, name)
+    for name in ("mmi_weight", "mmi_steps"):
+        add_run_setting(parser, name, prefix="greedy: ")
     add_backend_option(parser)
     return parser
 

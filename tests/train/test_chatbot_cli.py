@@ -243,7 +243,7 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"corpus": "bogus"}, "unknown corpus 'bogus'"),
+        ({"corpus": "bogus"}, "--corpus: unknown 'bogus'; choose from"),
         ({"max_tokens": "10"}, "--max-tokens must be an integer"),
         ({"wings": 2}, "unknown settings ['wings']"),
         ("forecaster", "is not a chatbot model"),

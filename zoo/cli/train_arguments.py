@@ -96,6 +96,33 @@ def _option(spec):
     return option
 
 
+def add_run_setting(parser, name, prefix=""):
+    """An option of another command line that overrides a run's setting
+    `name` (e.g. `zoo.chat --mmi-weight`): the setting's flag, type, choices
+    and help, unset by default (the run's own value then).
+
+    Args:
+        parser: argparse.ArgumentParser.
+        name: str, a TrainConfig field.
+        prefix: str, put before the help (e.g. "greedy: ").
+
+    Example:
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_run_setting(parser, "mmi_steps")
+    >>> parser.parse_args(["--mmi-steps", "2"]).mmi_steps
+    2
+    """
+    from zoo.config import flag
+
+    spec = next(f for f in _setting_fields() if f.name == name)
+    option = _option(spec)
+    option.pop("default", None)
+    help_text = spec.metadata["help"]
+    option["help"] = f"{prefix}{help_text} (default: the run's setting)"
+    parser.add_argument(flag(name), **option)
+
+
 def settings():
     """Every TrainConfig field the command line sets (one source: the config)."""
     return [spec.name for spec in _setting_fields()]
