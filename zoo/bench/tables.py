@@ -34,6 +34,20 @@ def _load(folder, name):
         ) from None
 
 
+def _per_backend(folder, name, header, rows_of):
+    """A table with rows per backend from `{name}-{backend}.json`:
+    `rows_of(result)` gives the cells after the backend's; a missing file
+    gives one "not measured" row."""
+    rows = []
+    for backend in BACKENDS:
+        result = _load(folder, f"{name}-{backend}")
+        if result is None:
+            rows.append([backend, "not measured"] + [""] * (len(header) - 2))
+            continue
+        rows += [[backend, *cells] for cells in rows_of(result)]
+    return _table(header, rows)
+
+
 def attention_table(folder):
     """Self-attention speed: milliseconds, ratios, fraction of the sgemm peak."""
     rows = []
@@ -68,21 +82,16 @@ def attention_table(folder):
 
 def lstm_table(folder):
     """LSTM training samples/s against plain PyTorch."""
-    rows = []
-    for backend in BACKENDS:
-        result = _load(folder, f"lstm-{backend}")
-        if result is None:
-            rows.append([backend, "not measured", "", ""])
-            continue
-        rows.append(
-            [
-                backend,
-                f"{result['keras_lstm_samples_per_second']:,.0f}",
-                f"{result['torch_reference_samples_per_second']:,.0f}",
-                f"{result['ratio_to_torch']:.2f}",
-            ]
-        )
-    return _table(["backend", "ours samples/s", "PyTorch samples/s", "ratio"], rows)
+
+    def rows_of(result):
+        yield [
+            f"{result['keras_lstm_samples_per_second']:,.0f}",
+            f"{result['torch_reference_samples_per_second']:,.0f}",
+            f"{result['ratio_to_torch']:.2f}",
+        ]
+
+    header = ["backend", "ours samples/s", "PyTorch samples/s", "ratio"]
+    return _per_backend(folder, "lstm", header, rows_of)
 
 
 def seq2seq_table(folder):
@@ -151,48 +160,36 @@ def _decode_cells(models, variant):
 
 def precision_table(folder):
     """float32 against mixed bfloat16 training throughput, per workload."""
-    rows = []
-    for backend in BACKENDS:
-        result = _load(folder, f"precision-{backend}")
-        if result is None:
-            rows.append([backend, "not measured", "", "", ""])
-            continue
+
+    def rows_of(result):
         for row in result["throughput"]:
             unit = row["unit"]
-            rows.append(
-                [
-                    backend,
-                    row["workload"],
-                    f"{row['float32_per_second']:,.0f} {unit}/s",
-                    f"{row['bfloat16_per_second']:,.0f} {unit}/s",
-                    f"{row['speedup']:.2f}x",
-                ]
-            )
+            yield [
+                row["workload"],
+                f"{row['float32_per_second']:,.0f} {unit}/s",
+                f"{row['bfloat16_per_second']:,.0f} {unit}/s",
+                f"{row['speedup']:.2f}x",
+            ]
+
     header = ["backend", "workload", "float32", "mixed bfloat16", "bfloat16 speed-up"]
-    return _table(header, rows)
+    return _per_backend(folder, "precision", header, rows_of)
 
 
 def precision_quality_table(folder):
     """Validation loss after the same epochs in float32 and mixed bfloat16."""
-    rows = []
-    for backend in BACKENDS:
-        result = _load(folder, f"precision-{backend}")
-        if result is None:
-            rows.append([backend, "not measured", "", "", "", ""])
-            continue
+
+    def rows_of(result):
         for row in result["quality"]:
-            rows.append(
-                [
-                    backend,
-                    row["run"],
-                    str(row["epochs"]),
-                    f"{row['float32_val_loss']:.4f}",
-                    f"{row['bfloat16_val_loss']:.4f}",
-                    f"{100 * row['relative_difference']:+.2f}%",
-                ]
-            )
+            yield [
+                row["run"],
+                str(row["epochs"]),
+                f"{row['float32_val_loss']:.4f}",
+                f"{row['bfloat16_val_loss']:.4f}",
+                f"{100 * row['relative_difference']:+.2f}%",
+            ]
+
     header = ["backend", "run", "epochs", "float32 val loss", "bfloat16 val loss"]
-    return _table(header + ["difference"], rows)
+    return _per_backend(folder, "precision", header + ["difference"], rows_of)
 
 
 TABLES = {
