@@ -120,6 +120,8 @@ class Chatbot:
         path = os.path.join(run_dir, "model.keras")
         try:
             model = load_model(path, compile=False)
+        except ZooError as error:  # an older zoo's model, not today's layers
+            raise ZooError(f"--run: {path}: {error}") from None
         except Exception as error:  # noqa: BLE001  any unreadable model file
             raise ZooError(
                 f"--run: cannot load {path} ({type(error).__name__}); "

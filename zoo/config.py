@@ -61,7 +61,7 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 # epochs (transformer-linear's epoch is also the slowest). The quick
 # transformer learns at 1e-3: at the LSTMs' 5e-3 (no warm-up) it settles on
 # generic replies (the measurements: docs/experiments.md, "Chatbots").
-# transformer-linear's feature_dim is zoo.models.seq2seq.transformer's
+# transformer-linear's feature_dim is zoo.models.seq2seq.transformer_seq2seq's
 # LINEAR_FEATURE_DIM (written out here: this module imports no Keras, for a
 # fast --help; a test holds the two equal).
 MODEL_PRESETS = {

@@ -6,6 +6,10 @@ Keras resolves those only after the defining modules are imported.
 Inference (replies, forecasts) loads with `compile=False`: no optimizer, no
 training step, nothing compiled for training. `compile=True` restores the
 optimizer and loss, to train on.
+
+A chatbot written by an older zoo (a plain functional model, before
+`zoo.models.seq2seq.Seq2SeqModel`) comes back as today's class with the
+same weights (`zoo.models.seq2seq.legacy`).
 """
 
 import keras
@@ -26,15 +30,22 @@ def load_model(path, compile=True):
             pass False for inference. Defaults to True.
 
     Returns:
-        keras.Model.
+        keras.Model; a chatbot is a `Seq2SeqModel`, also when an older zoo
+        wrote it.
+
+    Raises:
+        ZooError: an older zoo's chatbot whose layers are not today's.
 
     Example:
     >>> model = load_model("runs/lstm/model.keras", compile=False)  # doctest: +SKIP
     """
     import zoo.layers  # noqa: F401  registers the attention layers
     import zoo.models.forecasting  # noqa: F401  registers masked_mse
+    from zoo.models.seq2seq.legacy import is_legacy_seq2seq, upgrade_legacy_seq2seq
 
     model = keras.saving.load_model(path, compile=compile, safe_mode=True)
+    if is_legacy_seq2seq(model):
+        model = upgrade_legacy_seq2seq(model)
     if model.compiled:
         model.jit_compile = _auto_jit_compile(model)
     return model

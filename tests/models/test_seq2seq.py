@@ -184,7 +184,7 @@ def test_multi_head_attention_cache_equals_causal_call():
 
 @pytest.mark.parametrize("model", ["lstm-attention", "transformer"], indirect=True)
 def test_torch_compile_gives_the_same_tokens_and_is_ignored_off_torch(model):
-    generator = SEQ2SEQ[model.name.removeprefix("seq2seq_").replace("_", "-")]
+    generator = SEQ2SEQ[model.kind]
     compiled = generator.generator(model, torch_compile="eager")  # fast to trace
     src = sources()
     tokens = greedy(compiled, src, max_length=4)

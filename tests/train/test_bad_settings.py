@@ -292,7 +292,7 @@ def test_the_quick_transformer_has_its_own_epochs_and_learning_rate():
     assert quick("transformer-linear").learning_rate == 5e-3
     # The linear transformer's feature map input: the presets' choice, which
     # the benchmarks use too; no other model gets one.
-    from zoo.models.seq2seq.transformer import LINEAR_FEATURE_DIM
+    from zoo.models.seq2seq.transformer_seq2seq import LINEAR_FEATURE_DIM
 
     for preset in ("quick", "full"):
         config = TrainConfig(task="chatbot", model="transformer-linear", preset=preset)

@@ -33,7 +33,7 @@ from zoo.bench.runners import (
 from zoo.data.text import SOS_ID
 from zoo.decoding import greedy, starting_state
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
-from zoo.models.seq2seq.transformer import LINEAR_FEATURE_DIM
+from zoo.models.seq2seq.transformer_seq2seq import LINEAR_FEATURE_DIM
 from zoo.runtime import set_random_seed
 
 

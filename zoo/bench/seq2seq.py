@@ -21,7 +21,7 @@ import numpy as np
 
 from zoo.bench.runners import linear_feature_dim, median_seconds, result_header
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq
-from zoo.models.seq2seq.transformer import LINEAR_FEATURE_DIM
+from zoo.models.seq2seq.transformer_seq2seq import LINEAR_FEATURE_DIM
 
 
 @dataclass

@@ -8,15 +8,19 @@ Example:
 
 from zoo.models import ModelSpec, lookup
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
-from zoo.models.seq2seq.lstm import LSTMGenerator, build_lstm_seq2seq
-from zoo.models.seq2seq.transformer import (
-    TransformerGenerator,
+from zoo.models.seq2seq.lstm_generator import LSTMGenerator
+from zoo.models.seq2seq.lstm_seq2seq import LSTMSeq2Seq, build_lstm_seq2seq
+from zoo.models.seq2seq.seq2seq_model import Seq2SeqModel
+from zoo.models.seq2seq.transformer_generator import TransformerGenerator
+from zoo.models.seq2seq.transformer_seq2seq import (
+    TransformerSeq2Seq,
     build_transformer_seq2seq,
 )
 
 # name -> ModelSpec; build(vocab_size=, units=, attention_score=, num_heads=,
-# num_layers=, dropout=, feature_dim=) -> keras.Model, each model reading the
-# settings it has; generator: the model's Seq2SeqGenerator class.
+# num_layers=, dropout=, feature_dim=) -> Seq2SeqModel whose `kind` is the
+# name, each model reading the settings it has; generator: the model's
+# Seq2SeqGenerator class.
 SEQ2SEQ = {
     "lstm": ModelSpec(
         lambda vocab_size, units, dropout, **_: build_lstm_seq2seq(
@@ -82,7 +86,8 @@ def build_seq2seq(
             head fed to the Taylor map (None: the head size).
 
     Returns:
-        keras.Model, named `seq2seq_<name>` with `_` for `-`.
+        Seq2SeqModel (`LSTMSeq2Seq` or `TransformerSeq2Seq`) whose `kind`
+        is `name`, named `seq2seq_<name>` with `_` for `-`.
 
     Raises:
         ValueError: unknown name, or a `feature_dim` for a model without
@@ -91,8 +96,8 @@ def build_seq2seq(
     Example:
     >>> model = build_seq2seq("transformer-linear", 50, 16, num_heads=2,
     ...                       num_layers=1, feature_dim=4)
-    >>> model.get_layer("decoder_0").feature_dim
-    4
+    >>> model.kind, model.decoder_blocks[0].feature_dim
+    ('transformer-linear', 4)
     """
     spec = lookup(SEQ2SEQ, name, "seq2seq model")
     if feature_dim is not None and name != "transformer-linear":
@@ -114,15 +119,16 @@ def build_seq2seq(
 def generator_for(model):
     """The Seq2SeqGenerator of a built or loaded seq2seq model.
 
-    The registry name comes back from the Keras name `build_seq2seq` gives
-    (`seq2seq_lstm_attention` -> `lstm-attention`). One generator per model,
-    kept on the model: a transformer's compiled step (JAX) is traced once
-    and reused by every later decoding of the model (each epoch's replies,
-    the test split, the prompts) instead of once per call; it reads the
-    weights at every step, so training in between is seen.
+    The generator class is the registry's for the model's `kind`. One
+    generator per model, kept on the model: a transformer's compiled step
+    (JAX) is traced once and reused by every later decoding of the model
+    (each epoch's replies, the test split, the prompts) instead of once per
+    call; it reads the weights at every step, so training in between is
+    seen.
 
     Args:
-        model: keras.Model.
+        model: a `Seq2SeqModel` (built by `build_seq2seq` or loaded with
+            `zoo.saving.load_model`).
 
     Returns:
         Seq2SeqGenerator.
@@ -138,10 +144,13 @@ def generator_for(model):
     generator = getattr(model, "_zoo_generator", None)
     if generator is not None:
         return generator
-    name = model.name.removeprefix("seq2seq_").replace("_", "-")
-    if not model.name.startswith("seq2seq_") or name not in SEQ2SEQ:
-        raise ValueError(f"{model.name!r} is not a zoo seq2seq model")
-    generator = SEQ2SEQ[name].generator(model)
+    if not isinstance(model, Seq2SeqModel):
+        raise ValueError(
+            f"{model.name!r} is not a zoo seq2seq model ({type(model).__name__}); "
+            "build one with zoo.models.seq2seq.build_seq2seq or load its .keras "
+            "file with zoo.saving.load_model"
+        )
+    generator = SEQ2SEQ[model.kind].generator(model)
     # A plain attribute (not a layer or a variable): saving passes it over.
     model._zoo_generator = generator
     return generator
@@ -150,8 +159,11 @@ def generator_for(model):
 __all__ = [
     "SEQ2SEQ",
     "LSTMGenerator",
+    "LSTMSeq2Seq",
     "Seq2SeqGenerator",
+    "Seq2SeqModel",
     "TransformerGenerator",
+    "TransformerSeq2Seq",
     "build_lstm_seq2seq",
     "build_seq2seq",
     "build_transformer_seq2seq",

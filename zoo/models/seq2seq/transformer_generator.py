@@ -1,74 +1,11 @@
-"""Transformer encoder-decoders on the zoo's softmax or linear attention."""
+"""Incremental decoding of the transformer encoder-decoders (`TransformerSeq2Seq`)."""
 
 import keras
 import numpy as np
 from keras import ops
 
 from zoo.layers.inference_call import inference_call
-from zoo.layers.token_and_position_embedding import TokenAndPositionEmbedding
-from zoo.layers.transformer_decoder_block import TransformerDecoderBlock
-from zoo.layers.transformer_encoder_block import TransformerEncoderBlock
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
-
-# transformer-linear's query/key size per head fed to the Taylor map, chosen
-# for the chatbot presets and the benchmarks (measured in docs/benchmarks.md).
-LINEAR_FEATURE_DIM = 16
-
-
-def build_transformer_seq2seq(
-    vocab_size,
-    dim=64,
-    num_heads=4,
-    num_layers=2,
-    hidden_dim=None,
-    attention="softmax",
-    dropout=0.1,
-    feature_dim=None,
-):
-    """Pre-norm encoder-decoder transformer returning next-token logits.
-
-    Args:
-        vocab_size: int.
-        dim: int, model size d.
-        num_heads: int.
-        num_layers: int, blocks in the encoder and in the decoder.
-        hidden_dim: int, feed-forward width (default 2 d).
-        attention: "softmax" (`zoo.layers.MultiHeadAttention`) or "linear"
-            (`zoo.layers.LinearAttention`, causal in decoder self-attention).
-        dropout: float.
-        feature_dim: int or None, linear attention only: the query/key size
-            per head fed to the Taylor map (M = 1 + f + f^2 features, the
-            recurrent state per head M x head size); None: the head size
-            (dim // num_heads).
-
-    Returns:
-        keras.Model `[encoder_tokens, decoder_tokens] -> logits (B, T, V)`,
-        named `seq2seq_transformer` or `seq2seq_transformer_linear`.
-
-    Example:
-    >>> model = build_transformer_seq2seq(100, dim=16, num_heads=2, num_layers=1)
-    >>> model.name
-    'seq2seq_transformer'
-    """
-    hidden_dim = hidden_dim or 2 * dim
-    encoder_tokens = keras.Input((None,), dtype="int32", name="encoder_tokens")
-    decoder_tokens = keras.Input((None,), dtype="int32", name="decoder_tokens")
-    embedding = TokenAndPositionEmbedding(vocab_size, dim, name="embedding")
-    x = keras.layers.Dropout(dropout)(embedding(encoder_tokens))
-    for i in range(num_layers):
-        x = TransformerEncoderBlock(
-            num_heads, hidden_dim, attention, dropout, feature_dim, name=f"encoder_{i}"
-        )(x)
-    memory = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")(x)
-    y = keras.layers.Dropout(dropout)(embedding(decoder_tokens))
-    for i in range(num_layers):
-        y = TransformerDecoderBlock(
-            num_heads, hidden_dim, attention, dropout, feature_dim, name=f"decoder_{i}"
-        )(y, memory)
-    y = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")(y)
-    logits = keras.layers.Dense(vocab_size, name="logits")(y)
-    name = "seq2seq_transformer" + ("_linear" if attention == "linear" else "")
-    return keras.Model([encoder_tokens, decoder_tokens], logits, name=name)
 
 
 class TransformerGenerator(Seq2SeqGenerator):
@@ -89,7 +26,7 @@ class TransformerGenerator(Seq2SeqGenerator):
     with `torch_compile`.
 
     Args:
-        model: a `build_transformer_seq2seq` model.
+        model: a `TransformerSeq2Seq`.
         jit_compile: bool. Compile on JAX and TensorFlow. Defaults to
             `True` (ignored on torch).
         torch_compile: False, True or a `torch.compile` backend: compile
@@ -97,7 +34,8 @@ class TransformerGenerator(Seq2SeqGenerator):
             Defaults to False.
 
     Example:
-    >>> model = build_transformer_seq2seq(20, dim=8, num_heads=2, num_layers=1)
+    >>> from zoo.models.seq2seq.transformer_seq2seq import TransformerSeq2Seq
+    >>> model = TransformerSeq2Seq(20, dim=8, num_heads=2, num_layers=1)
     >>> generator = TransformerGenerator(model)
     >>> memory = generator.encode(np.array([[5, 6, 7]], "int32"))
     >>> state = generator.initial_state(memory, max_length=4)
@@ -108,16 +46,12 @@ class TransformerGenerator(Seq2SeqGenerator):
 
     def __init__(self, model, jit_compile=True, torch_compile=False):
         super().__init__(model, jit_compile, torch_compile)
-        self.embedding = model.get_layer("embedding")
-        self.encoders = [
-            b for b in model.layers if isinstance(b, TransformerEncoderBlock)
-        ]
-        self.decoders = [
-            b for b in model.layers if isinstance(b, TransformerDecoderBlock)
-        ]
-        self.encoder_norm = model.get_layer("encoder_norm")
-        self.decoder_norm = model.get_layer("decoder_norm")
-        self.logits = model.get_layer("logits")
+        self.embedding = model.embedding
+        self.encoders = list(model.encoder_blocks)
+        self.decoders = list(model.decoder_blocks)
+        self.encoder_norm = model.encoder_norm
+        self.decoder_norm = model.decoder_norm
+        self.logits = model.logits_layer
 
     def _encode(self, sources):
         """The encoder outputs, their mask and each block's projected memory.
