@@ -89,6 +89,23 @@ def test_zoo_chat_answers_a_prompt_as_the_run_did(run, capsys):
     assert capsys.readouterr().out.strip() == entry["reply"]
 
 
+def test_a_run_written_by_an_older_zoo_still_answers(run, tmp_path, capsys):
+    """Before Seq2SeqModel, model.keras held a plain functional model."""
+    import shutil
+
+    from zoo.saving import load_model
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    model = load_model(copy / "model.keras", compile=False)
+    keras.Model(model.inputs, model.outputs, name=model.name).save(
+        copy / "model.keras"
+    )
+    entry = json.loads((run / "samples.json").read_text())["prompts"][1]
+    assert chat_main(["--run", str(copy), "--say", entry["prompt"]]) == 0
+    assert capsys.readouterr().out.strip() == entry["reply"]
+
+
 def test_an_interrupted_run_keeps_its_vocabulary(tmp_path, monkeypatch, capsys):
     """vocab.json is written at preparation, beside config.json, not at the end."""
 
