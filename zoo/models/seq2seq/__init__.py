@@ -9,13 +9,10 @@ Example:
 from zoo.models import ModelSpec, lookup
 from zoo.models.seq2seq.generator import Seq2SeqGenerator
 from zoo.models.seq2seq.lstm_generator import LSTMGenerator
-from zoo.models.seq2seq.lstm_seq2seq import LSTMSeq2Seq, build_lstm_seq2seq
+from zoo.models.seq2seq.lstm_seq2seq import LSTMSeq2Seq
 from zoo.models.seq2seq.seq2seq_model import Seq2SeqModel
 from zoo.models.seq2seq.transformer_generator import TransformerGenerator
-from zoo.models.seq2seq.transformer_seq2seq import (
-    TransformerSeq2Seq,
-    build_transformer_seq2seq,
-)
+from zoo.models.seq2seq.transformer_seq2seq import TransformerSeq2Seq
 
 # name -> ModelSpec; build(vocab_size=, units=, attention_score=, num_heads=,
 # num_layers=, dropout=, feature_dim=) -> Seq2SeqModel whose `kind` is the
@@ -23,14 +20,14 @@ from zoo.models.seq2seq.transformer_seq2seq import (
 # Seq2SeqGenerator class.
 SEQ2SEQ = {
     "lstm": ModelSpec(
-        lambda vocab_size, units, dropout, **_: build_lstm_seq2seq(
+        lambda vocab_size, units, dropout, **_: LSTMSeq2Seq(
             vocab_size, units, dropout=dropout
         ),
         "LSTM encoder-decoder; the decoder sees the final encoder state",
         LSTMGenerator,
     ),
     "lstm-attention": ModelSpec(
-        lambda vocab_size, units, attention_score, dropout, **_: build_lstm_seq2seq(
+        lambda vocab_size, units, attention_score, dropout, **_: LSTMSeq2Seq(
             vocab_size, units, attention=attention_score, dropout=dropout
         ),
         "LSTM decoder attending over the encoder outputs (Luong)",
@@ -38,7 +35,7 @@ SEQ2SEQ = {
     ),
     "transformer": ModelSpec(
         lambda vocab_size, units, num_heads, num_layers, dropout, **_: (
-            build_transformer_seq2seq(
+            TransformerSeq2Seq(
                 vocab_size, units, num_heads, num_layers, dropout=dropout
             )
         ),
@@ -47,7 +44,7 @@ SEQ2SEQ = {
     ),
     "transformer-linear": ModelSpec(
         lambda vocab_size, units, num_heads, num_layers, dropout, feature_dim, **_: (
-            build_transformer_seq2seq(
+            TransformerSeq2Seq(
                 vocab_size,
                 units,
                 num_heads,
@@ -164,8 +161,6 @@ __all__ = [
     "Seq2SeqModel",
     "TransformerGenerator",
     "TransformerSeq2Seq",
-    "build_lstm_seq2seq",
     "build_seq2seq",
-    "build_transformer_seq2seq",
     "generator_for",
 ]

@@ -115,21 +115,3 @@ class LSTMSeq2Seq(Seq2SeqModel):
     def kind(self):
         """str: "lstm-attention" with attention, else "lstm"."""
         return "lstm-attention" if self.attention_layer is not None else "lstm"
-
-
-def build_lstm_seq2seq(
-    vocab_size, units=64, embed_dim=None, attention=None, dropout=0.0
-):
-    """An `LSTMSeq2Seq` (kept for the builders' registry and older code).
-
-    Args:
-        vocab_size, units, embed_dim, attention, dropout: as in `LSTMSeq2Seq`.
-
-    Returns:
-        LSTMSeq2Seq, named `seq2seq_lstm` or `seq2seq_lstm_attention`.
-
-    Example:
-    >>> build_lstm_seq2seq(100, units=8).kind
-    'lstm'
-    """
-    return LSTMSeq2Seq(vocab_size, units, embed_dim, attention, dropout)

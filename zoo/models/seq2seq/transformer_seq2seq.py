@@ -71,42 +71,34 @@ class TransformerSeq2Seq(Seq2SeqModel):
             vocab_size, dim, name="embedding", dtype=dtype
         )
 
-        # Built in the order they are called: each Dropout draws its seed
-        # when constructed, so this order keeps a seed's results.
+        def stack(block_class, prefix, x, *call_args):
+            """`num_layers` blocks, each built just before it is called: a
+            Dropout draws its seed when constructed, so this order keeps a
+            seed's results."""
+            blocks = []
+            for i in range(num_layers):
+                blocks.append(
+                    block_class(
+                        num_heads,
+                        width,
+                        attention,
+                        dropout,
+                        feature_dim,
+                        name=f"{prefix}_{i}",
+                        dtype=dtype,
+                    )  # fmt: skip
+                )
+                x = blocks[-1](x, *call_args)
+            return blocks, x
+
         x = keras.layers.Dropout(dropout, dtype=dtype)(embedding(encoder_tokens))
-        encoder_blocks = []
-        for i in range(num_layers):
-            encoder_blocks.append(
-                TransformerEncoderBlock(
-                    num_heads,
-                    width,
-                    attention,
-                    dropout,
-                    feature_dim,
-                    name=f"encoder_{i}",
-                    dtype=dtype,
-                )  # fmt: skip
-            )
-            x = encoder_blocks[-1](x)
+        encoder_blocks, x = stack(TransformerEncoderBlock, "encoder", x)
         encoder_norm = keras.layers.LayerNormalization(
             epsilon=1e-5, name="encoder_norm", dtype=dtype
         )
         memory = encoder_norm(x)
         y = keras.layers.Dropout(dropout, dtype=dtype)(embedding(decoder_tokens))
-        decoder_blocks = []
-        for i in range(num_layers):
-            decoder_blocks.append(
-                TransformerDecoderBlock(
-                    num_heads,
-                    width,
-                    attention,
-                    dropout,
-                    feature_dim,
-                    name=f"decoder_{i}",
-                    dtype=dtype,
-                )  # fmt: skip
-            )
-            y = decoder_blocks[-1](y, memory)
+        decoder_blocks, y = stack(TransformerDecoderBlock, "decoder", y, memory)
         decoder_norm = keras.layers.LayerNormalization(
             epsilon=1e-5, name="decoder_norm", dtype=dtype
         )
@@ -140,33 +132,3 @@ class TransformerSeq2Seq(Seq2SeqModel):
         if self._arguments["attention"] == "linear":
             return "transformer-linear"
         return "transformer"
-
-
-def build_transformer_seq2seq(
-    vocab_size,
-    dim=64,
-    num_heads=4,
-    num_layers=2,
-    hidden_dim=None,
-    attention="softmax",
-    dropout=0.1,
-    feature_dim=None,
-):
-    """A `TransformerSeq2Seq` (kept for the builders' registry and older code).
-
-    Args:
-        vocab_size, dim, num_heads, num_layers, hidden_dim, attention,
-            dropout, feature_dim: as in `TransformerSeq2Seq`.
-
-    Returns:
-        TransformerSeq2Seq, named `seq2seq_transformer` or
-        `seq2seq_transformer_linear`.
-
-    Example:
-    >>> build_transformer_seq2seq(100, dim=16, num_heads=2, num_layers=1).kind
-    'transformer'
-    """
-    return TransformerSeq2Seq(
-        vocab_size, dim, num_heads, num_layers, hidden_dim, attention, dropout,
-        feature_dim,
-    )  # fmt: skip
