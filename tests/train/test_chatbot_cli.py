@@ -98,9 +98,7 @@ def test_a_run_written_by_an_older_zoo_still_answers(run, tmp_path, capsys):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     model = load_model(copy / "model.keras", compile=False)
-    keras.Model(model.inputs, model.outputs, name=model.name).save(
-        copy / "model.keras"
-    )
+    keras.Model(model.inputs, model.outputs, name=model.name).save(copy / "model.keras")
     entry = json.loads((run / "samples.json").read_text())["prompts"][1]
     assert chat_main(["--run", str(copy), "--say", entry["prompt"]]) == 0
     assert capsys.readouterr().out.strip() == entry["reply"]
