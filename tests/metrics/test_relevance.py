@@ -35,7 +35,7 @@ def test_the_rubric_covers_everyday_topics():
                   "feelings", "thanks", "goodbye"):  # fmt: skip
         assert topics[topic] >= 2, topic
     # The shipped everyday prompts are all in it (each run answers both).
-    from zoo.train.replies import read_prompts
+    from zoo.replies import read_prompts
 
     english = [p for p in read_prompts() if re.fullmatch(r"[ -~]+", p)]
     assert set(english) <= set(RUBRIC.prompts)

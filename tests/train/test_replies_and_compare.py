@@ -3,8 +3,8 @@
 import pytest
 
 from zoo.errors import ZooError
+from zoo.replies import is_degenerate, prompt_report, read_prompts
 from zoo.train.compare import compare, comparison_frame, mean_std, verdict
-from zoo.train.replies import is_degenerate, prompt_report, read_prompts
 
 
 def test_the_shipped_prompts():

@@ -16,14 +16,14 @@ from zoo.io import write_json, write_text
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.models.seq2seq.baselines import baseline_replies
 from zoo.relevance import Rubric, reply_measures
-from zoo.run_dir import VOCAB, decoding_options, filter_settings
-from zoo.sheet_reference import SHEET_REFERENCE
-from zoo.train.replies import (
+from zoo.replies import (
     ReplySimilarity,
     decode_replies,
     prompt_report,
     read_prompts,
 )
+from zoo.run_dir import VOCAB, decoding_options, filter_settings
+from zoo.sheet_reference import SHEET_REFERENCE
 
 # Per-epoch similarities are measured on fixed seeded samples of this many
 # training and validation pairs (the sheet's "training similarity per epoch").
