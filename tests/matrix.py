@@ -49,19 +49,19 @@ XLA_TEST_FLAGS = (
 # The shards of one backend's suite; together they are pyproject's testpaths.
 LAYER_PATHS = ["tests/layers", "zoo", "solutions"]
 TRAIN_PATHS = ["tests/train"]
-# Seconds each shard took in `make test` on this machine (2026-12-07, an
-# AMD EPYC, two shards at a time), only to start the longest first: a
-# shard that waits for the last free slot then is short.
+# Seconds each shard took in `make test` on this machine (2026-12-08, an
+# AMD EPYC, two shards at a time, thread pools of one), only to start the
+# longest first: a shard that waits for the last free slot then is short.
 WEIGHTS = {
-    ("jax", "rest"): 372,
-    ("jax", "layers"): 302,
-    ("tensorflow", "train"): 256,
-    ("tensorflow", "rest"): 255,
-    ("torch", "rest"): 243,
-    ("jax", "train"): 189,
-    ("torch", "train"): 149,
-    ("tensorflow", "layers"): 92,
-    ("torch", "layers"): 25,
+    ("jax", "rest"): 136,
+    ("jax", "layers"): 131,
+    ("torch", "rest"): 121,
+    ("tensorflow", "train"): 114,
+    ("jax", "train"): 112,
+    ("tensorflow", "rest"): 100,
+    ("torch", "train"): 69,
+    ("tensorflow", "layers"): 39,
+    ("torch", "layers"): 9,
 }
 
 
@@ -90,10 +90,38 @@ def shards(whole):
 ONEDNN = {"TF_ENABLE_ONEDNN_OPTS": "1"}
 
 
-def start_pytest(backend, shard, paths, extra_args):
+# Thread pools sized for the processes that share the cores: by default
+# every pytest process (and each CLI it starts) opens one thread per core in
+# torch (OpenMP), TensorFlow, numpy's OpenBLAS and MKL, and two processes on
+# two cores then preempt each other's threads, which spin while they wait.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+
+
+def thread_limits(jobs, cores=None):
+    """{variable: threads} for `jobs` pytest processes sharing `cores`.
+
+    Example:
+    >>> thread_limits(2, cores=2)["OMP_NUM_THREADS"]
+    '1'
+    >>> thread_limits(1, cores=8)["TF_NUM_INTRAOP_THREADS"]
+    '8'
+    """
+    threads = max(1, (cores or os.cpu_count() or 1) // max(1, jobs))
+    return {name: str(threads) for name in THREAD_VARIABLES}
+
+
+def start_pytest(backend, shard, paths, extra_args, jobs=2):
     """Starts one shard of a backend's suite; its output goes to a temporary file."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", **ONEDNN)
     env.setdefault("XLA_FLAGS", XLA_TEST_FLAGS)  # a user's own flags win
+    for name, threads in thread_limits(jobs).items():
+        env.setdefault(name, threads)
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     cmd += [*extra_args, *paths]
     log = tempfile.TemporaryFile(mode="w+")
@@ -169,7 +197,7 @@ def main():
     running, results = [], {}
     while running or queue:
         while queue and len(running) < max(1, args.jobs):
-            running.append(start_pytest(*queue.pop(0), extra))
+            running.append(start_pytest(*queue.pop(0), extra, args.jobs))
         done = [r for r in running if r["process"].poll() is not None]
         if not done:
             time.sleep(0.5)
