@@ -50,17 +50,18 @@ XLA_TEST_FLAGS = (
 LAYER_PATHS = ["tests/layers", "zoo", "solutions"]
 TRAIN_PATHS = ["tests/train"]
 # Seconds each shard took in `make test` on this machine (2026-12-08, an
-# AMD EPYC, two shards at a time, thread pools of one), only to start the
+# AMD EPYC, two shards at a time, thread pools of one, pdflatex and
+# chromium installed as .ci/run does), only to start the
 # longest first: a shard that waits for the last free slot then is short.
 WEIGHTS = {
-    ("jax", "rest"): 136,
-    ("jax", "layers"): 131,
-    ("torch", "rest"): 121,
-    ("tensorflow", "train"): 114,
-    ("jax", "train"): 112,
-    ("tensorflow", "rest"): 100,
-    ("torch", "train"): 69,
-    ("tensorflow", "layers"): 39,
+    ("torch", "rest"): 153,
+    ("jax", "layers"): 145,
+    ("jax", "rest"): 125,
+    ("tensorflow", "rest"): 104,
+    ("jax", "train"): 102,
+    ("tensorflow", "train"): 101,
+    ("torch", "train"): 67,
+    ("tensorflow", "layers"): 38,
     ("torch", "layers"): 9,
 }
 

@@ -19,7 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_docs  # noqa: E402
 
-pytestmark = pytest.mark.jax_only  # the site is the same on every backend
+pytestmark = pytest.mark.torch_only  # the site is the same on every backend
 CHROMIUM = shutil.which("chromium")
 # Keras' layer protocol: the class docstring documents these (the call's
 # arguments under Args), as Keras' own layers do.
