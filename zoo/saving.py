@@ -40,6 +40,7 @@ def load_model(path, compile=True):
     >>> model = load_model("runs/lstm/model.keras", compile=False)  # doctest: +SKIP
     """
     import zoo.layers  # noqa: F401  registers the attention layers
+    import zoo.losses  # noqa: F401  registers the chatbots' TokenCrossEntropy
     import zoo.models.forecasting  # noqa: F401  registers masked_mse
     from zoo.models.seq2seq.legacy import is_legacy_seq2seq, upgrade_legacy_seq2seq
 

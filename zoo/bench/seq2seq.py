@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from zoo.bench.runners import linear_feature_dim, median_seconds, result_header
+from zoo.losses import TokenCrossEntropy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq
 from zoo.models.seq2seq.transformer_seq2seq import LINEAR_FEATURE_DIM
 
@@ -77,9 +78,7 @@ def keras_epoch(name, config):
     )  # fmt: skip
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, ignore_class=0
-        ),
+        loss=TokenCrossEntropy(pad_id=0),
     )
 
     def epoch():

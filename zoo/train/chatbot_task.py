@@ -10,9 +10,10 @@ import numpy as np
 from zoo import metrics, plotting
 from zoo.data.dialog_pairs import DialogPairs, prepare_pairs
 from zoo.data.dialogs import load_dialogs
-from zoo.data.text import SOS_ID, detokenize, tokenize
+from zoo.data.text import PAD_ID, SOS_ID, detokenize, tokenize
 from zoo.errors import ZooError
 from zoo.io import write_json, write_text
+from zoo.losses import TokenCrossEntropy
 from zoo.models.seq2seq import SEQ2SEQ, build_seq2seq, generator_for
 from zoo.models.seq2seq.baselines import baseline_replies
 from zoo.relevance import Rubric, reply_measures
@@ -89,7 +90,7 @@ class ChatbotTask:
     name = "chatbot"
     models = tuple(SEQ2SEQ)
     default_suite = ("lstm", "lstm-attention", "transformer")
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+    loss = TokenCrossEntropy(pad_id=PAD_ID)
     loss_label = "cross-entropy per token"
 
     def monitor(self, config):
