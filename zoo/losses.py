@@ -3,6 +3,11 @@
 import keras
 from keras import ops
 
+# Keras' own losses hand their padding mask to the reduction this way (there
+# is no public setter); the reduction then divides by the real tokens, the
+# input's own mask included, and scales for distribution strategies.
+from keras.src.backend.common.masking import set_keras_mask
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TokenCrossEntropy(keras.losses.Loss):
@@ -16,8 +21,9 @@ class TokenCrossEntropy(keras.losses.Loss):
     torch, moves the class axis of `(B, T, V)` to position 1 before
     `cross_entropy` (a strided copy): on torch, at a chatbot's sizes
     (64 x 11 tokens, 4,221 words), forward and backward take 2.2 ms
-    instead of 12 ms. Here a padded target stays a class id, and its loss is
-    multiplied by zero.
+    instead of 12 ms. Here a padded target stays a class id; its loss is
+    set to zero and masked out of the mean, as Keras does (the logits of
+    padded tokens must be finite, as for any softmax).
 
     Args:
         pad_id: int, the target id that marks padding. Defaults to 0.
@@ -39,10 +45,9 @@ class TokenCrossEntropy(keras.losses.Loss):
     """
 
     def __init__(self, pad_id=0, name="token_cross_entropy", dtype=None):
-        # "sum" of the per-token losses that `call` already divided by the
-        # number of real tokens: Keras' "sum_over_batch_size" with a mask
-        # gives the same mean.
-        super().__init__(name=name, reduction="sum", dtype=dtype)
+        # Keras' reduction for its own loss: the mean over unmasked tokens,
+        # divided by the replicas under a distribution strategy.
+        super().__init__(name=name, reduction="sum_over_batch_size", dtype=dtype)
         self.pad_id = int(pad_id)
 
     def call(self, y_true, y_pred):
@@ -53,9 +58,10 @@ class TokenCrossEntropy(keras.losses.Loss):
             ops.reshape(y_pred, (-1, classes)),
             from_logits=True,
         )
-        real = ops.cast(ops.not_equal(y_true, self.pad_id), per_token.dtype)
-        per_token = ops.reshape(per_token, ops.shape(y_true)) * real
-        return per_token / ops.maximum(ops.sum(real), 1.0)
+        real = ops.not_equal(y_true, self.pad_id)
+        per_token = ops.where(real, ops.reshape(per_token, ops.shape(y_true)), 0.0)
+        set_keras_mask(per_token, real)
+        return per_token
 
     def get_config(self):
         return {"pad_id": self.pad_id, "name": self.name, "dtype": self.dtype}
