@@ -34,7 +34,7 @@ STAGE = ROOT / "build" / "docs-src"
 CACHE = ROOT / "build" / "cache"
 KATEX = "katex@0.16.22"
 API_MODULES = ("zoo.layers", "zoo.models", "zoo.decoding", "zoo.metrics",
-               "zoo.saving", "zoo.chat")  # fmt: skip
+               "zoo.losses", "zoo.saving", "zoo.chat")  # fmt: skip
 GUIDES = [
     ("Install", "install.md"),
     ("Training runs", "training.md"),
