@@ -117,7 +117,7 @@ def thread_limits(jobs, cores=None):
     return {name: str(threads) for name in THREAD_VARIABLES}
 
 
-def start_pytest(backend, shard, paths, extra_args, jobs=2):
+def start_pytest(backend, shard, paths, extra_args, jobs):
     """Starts one shard of a backend's suite; its output goes to a temporary file."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", **ONEDNN)
     env.setdefault("XLA_FLAGS", XLA_TEST_FLAGS)  # a user's own flags win

@@ -19,11 +19,10 @@ class TokenCrossEntropy(keras.losses.Loss):
     flattened to `(B * T, V)`. Keras' function zeroes the padded rows of
     the logits first (a pass over the largest tensor of a step) and, on
     torch, moves the class axis of `(B, T, V)` to position 1 before
-    `cross_entropy` (a strided copy): on torch, at a chatbot's sizes
-    (64 x 11 tokens, 4,221 words), forward and backward take 2.2 ms
-    instead of 12 ms. Here a padded target stays a class id; its loss is
-    set to zero and masked out of the mean, as Keras does (the logits of
-    padded tokens must be finite, as for any softmax).
+    `cross_entropy` (a strided copy); both cost more than the loss itself
+    (measured in docs/benchmarks.md). Here a padded target stays a class
+    id; its loss is set to zero and masked out of the mean, as Keras does
+    (the logits of padded tokens must be finite, as for any softmax).
 
     Args:
         pad_id: int, the target id that marks padding. Defaults to 0.
